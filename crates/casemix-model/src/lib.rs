@@ -1,0 +1,15 @@
+//! # casemix-model
+//!
+//! The data every other Casemix crate speaks: the inpatient settlement list
+//! ([`SettlementList`]), outpatient/pharmacy claims ([`Claim`]), coded values ([`codes`]) and
+//! money as integer fen ([`Fen`]). Pure: no I/O, no clocks, no globals.
+
+pub mod claim;
+pub mod codes;
+pub mod money;
+pub mod settlement;
+
+pub use claim::{Claim, CLAIM_COLUMNS};
+pub use codes::*;
+pub use money::{AmountError, Centi, Fen};
+pub use settlement::{FeeKind, Field, FieldError, FieldKind, GroupInput, SettlementList};
