@@ -1,0 +1,4 @@
+//! One module per subcommand. Each exposes `Args` (clap) and `run(Args) -> Result<(), String>`.
+
+pub mod common;
+pub mod explain;

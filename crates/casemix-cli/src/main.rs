@@ -1,0 +1,39 @@
+//! `casemix` — the command line of Casemix. Each subcommand lives in `cmd/<name>.rs`; this file
+//! only declares them.
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "casemix",
+    version,
+    about = "Casemix — 医保 DRG/DIP 分组、付费与监管平台 (China DRG/DIP case-based payment)",
+    long_about = "Casemix：住院病例 DRG 分组、DIP 病种、权重/分值测算、点数法付费与年终清算、结算清单质控与智能审核。\nCasemix: grouping, calibration, payment, settlement and audit for China's inpatient case-based payment."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// 解释单个病例的分组过程 (explain the grouping of one case)
+    Explain(cmd::explain::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let r = match cli.command {
+        Command::Explain(a) => cmd::explain::run(a),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("错误 (error): {e}");
+            ExitCode::from(2)
+        }
+    }
+}
