@@ -1,0 +1,261 @@
+//! Group rates: DRG weights (`weights.csv`) or the DIP catalogue (`catalogue.csv`), and the
+//! hospital register (`hospitals.csv`). Parsed from text handed in by the caller (no file I/O).
+
+use casemix_model::Fen;
+use rust_decimal::Decimal;
+use rustc_hash::FxHashMap;
+use std::str::FromStr;
+
+/// Where the base points come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateSource {
+    /// DRG weights: base points (基准点数) = points column, or RW × scale.
+    DrgWeights,
+    /// DIP catalogue: score (病种分值).
+    DipCatalogue,
+}
+
+/// One DRG or 病种 with its base points and region mean cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRate {
+    pub code: String,
+    pub name: String,
+    /// 基准点数 / 病种分值.
+    pub base_points: Decimal,
+    /// Region mean cost of the group (次均费用), the reference of the outlier rules.
+    pub mean_cost: Fen,
+    /// DIP kind (core / comprehensive / basic); empty for DRG.
+    pub kind: String,
+}
+
+/// The rate table of a region and year.
+#[derive(Debug, Clone)]
+pub struct RateTable {
+    pub source: RateSource,
+    pub groups: Vec<GroupRate>,
+    index: FxHashMap<String, u32>,
+    /// All-case mean cost (全部病例次均费用), for fee-for-service points.
+    pub all_case_mean: Fen,
+}
+
+/// A problem in a rates file: line (1-based, header = 1), column and a Chinese message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateError {
+    pub line: u64,
+    pub column: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for RateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "第 {} 行 {}：{}", self.line, self.column, self.message)
+    }
+}
+
+impl RateTable {
+    /// Builds a table from groups; the all-case mean is given (fen).
+    pub fn from_groups(source: RateSource, groups: Vec<GroupRate>, all_case_mean: Fen) -> RateTable {
+        let index = groups.iter().enumerate().map(|(i, g)| (g.code.clone(), i as u32)).collect();
+        RateTable { source, groups, index, all_case_mean }
+    }
+
+    pub fn get(&self, code: &str) -> Option<u32> {
+        self.index.get(code).copied()
+    }
+
+    pub fn group(&self, i: u32) -> &GroupRate {
+        &self.groups[i as usize]
+    }
+
+    /// Reads `weights.csv` (`drg,name,adrg,cases,cost_mean,cost_cv,los_mean,rw,points,source`).
+    /// Base points = `points` when present, else `rw × points_scale`. The all-case mean =
+    /// Σ cases × cost_mean ÷ Σ cases, rounded half-up to the fen.
+    pub fn from_weights_csv(text: &str, points_scale: Decimal) -> Result<RateTable, Vec<RateError>> {
+        Self::read(text, RateSource::DrgWeights, points_scale)
+    }
+
+    /// Reads a DIP `catalogue.csv` (`dip_code,kind,dx_key,proc_key,name,cases,cost_mean,cost_cv,score`).
+    pub fn from_catalogue_csv(text: &str) -> Result<RateTable, Vec<RateError>> {
+        Self::read(text, RateSource::DipCatalogue, Decimal::ONE)
+    }
+
+    fn read(text: &str, source: RateSource, scale: Decimal) -> Result<RateTable, Vec<RateError>> {
+        let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+        let headers = rdr.headers().map_err(|e| vec![RateError { line: 1, column: String::new(), message: format!("表头无法读取：{e}") }])?.clone();
+        let col = |name: &str| headers.iter().position(|h| h.trim() == name);
+        let (code_col, points_col) = match source {
+            RateSource::DrgWeights => ("drg", "points"),
+            RateSource::DipCatalogue => ("dip_code", "score"),
+        };
+        let mut errors = Vec::new();
+        let need = |name: &str, errors: &mut Vec<RateError>| {
+            let c = col(name);
+            if c.is_none() {
+                errors.push(RateError { line: 1, column: name.into(), message: format!("缺少列 {name}") });
+            }
+            c
+        };
+        let c_code = need(code_col, &mut errors);
+        let c_mean = need("cost_mean", &mut errors);
+        let c_points = col(points_col);
+        let c_rw = col("rw");
+        if c_points.is_none() && c_rw.is_none() {
+            errors.push(RateError { line: 1, column: points_col.into(), message: format!("缺少列 {points_col}（或 rw）") });
+        }
+        let c_name = col("name");
+        let c_cases = col("cases");
+        let c_kind = col("kind");
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let (c_code, c_mean) = (c_code.unwrap(), c_mean.unwrap());
+        let mut groups = Vec::new();
+        let mut seen = FxHashMap::default();
+        let (mut sum_cost, mut sum_cases) = (0i128, 0i128);
+        for (i, rec) in rdr.records().enumerate() {
+            let line = i as u64 + 2;
+            let rec = match rec {
+                Ok(r) => r,
+                Err(e) => {
+                    errors.push(RateError { line, column: String::new(), message: format!("行无法读取：{e}") });
+                    continue;
+                }
+            };
+            let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).map(str::trim).unwrap_or("");
+            let code = get(Some(c_code)).to_string();
+            if code.is_empty() {
+                errors.push(RateError { line, column: code_col.into(), message: "分组编码为空".into() });
+                continue;
+            }
+            let mean = match Fen::parse_yuan(get(Some(c_mean))) {
+                Ok(f) if f.0 >= 0 => f,
+                _ => {
+                    errors.push(RateError { line, column: "cost_mean".into(), message: format!("次均费用“{}”不是有效金额", get(Some(c_mean))) });
+                    continue;
+                }
+            };
+            let pts_text = get(c_points);
+            let base = if !pts_text.is_empty() {
+                Decimal::from_str(pts_text).ok()
+            } else {
+                Decimal::from_str(get(c_rw)).ok().map(|rw| rw * scale)
+            };
+            let Some(base) = base.filter(|b| *b >= Decimal::ZERO) else {
+                errors.push(RateError { line, column: points_col.into(), message: format!("点数/分值“{pts_text}”不是有效数值") });
+                continue;
+            };
+            if seen.insert(code.clone(), line).is_some() {
+                errors.push(RateError { line, column: code_col.into(), message: format!("分组 {code} 重复") });
+                continue;
+            }
+            let cases: i128 = get(c_cases).parse().unwrap_or(0);
+            sum_cost += cases * mean.0 as i128;
+            sum_cases += cases;
+            groups.push(GroupRate {
+                code,
+                name: get(c_name).to_string(),
+                base_points: base,
+                mean_cost: mean,
+                kind: get(c_kind).to_string(),
+            });
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let all_case_mean = if sum_cases > 0 { Fen(div_round_half_up(sum_cost, sum_cases) as i64) } else { Fen::ZERO };
+        Ok(RateTable::from_groups(source, groups, all_case_mean))
+    }
+}
+
+/// Integer division rounded half away from zero (the stated rounding of every fen amount).
+pub fn div_round_half_up(n: i128, d: i128) -> i128 {
+    assert!(d != 0);
+    let (n, d) = if d < 0 { (-n, -d) } else { (n, d) };
+    let q = n.div_euclid(d);
+    let r = n.rem_euclid(d);
+    if n >= 0 {
+        if 2 * r >= d {
+            q + 1
+        } else {
+            q
+        }
+    } else if 2 * r > d {
+        q + 1
+    } else {
+        q
+    }
+}
+
+/// A hospital of the region register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hospital {
+    pub code: String,
+    pub name: String,
+    /// 三级甲等 / 三级 / 二级 / 一级.
+    pub level: String,
+    /// 1–3 (0 = none).
+    pub tier: u8,
+}
+
+/// Reads `hospitals.csv` (`code,name,level,tier,...`).
+pub fn hospitals_from_csv(text: &str) -> Result<Vec<Hospital>, Vec<RateError>> {
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let headers = rdr.headers().map_err(|e| vec![RateError { line: 1, column: String::new(), message: format!("表头无法读取：{e}") }])?.clone();
+    let col = |name: &str| headers.iter().position(|h| h.trim() == name);
+    let Some(c_code) = col("code").or_else(|| col("hospital_code")) else {
+        return Err(vec![RateError { line: 1, column: "code".into(), message: "缺少列 code".into() }]);
+    };
+    let (c_name, c_level, c_tier) = (col("name"), col("level"), col("tier"));
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let line = i as u64 + 2;
+        let Ok(rec) = rec else {
+            errors.push(RateError { line, column: String::new(), message: "行无法读取".into() });
+            continue;
+        };
+        let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).map(str::trim).unwrap_or("").to_string();
+        let tier_text = get(c_tier);
+        let tier = if tier_text.is_empty() {
+            0
+        } else if let Ok(t) = tier_text.parse::<u8>() {
+            t
+        } else {
+            errors.push(RateError { line, column: "tier".into(), message: format!("档次“{tier_text}”不是整数") });
+            continue;
+        };
+        out.push(Hospital { code: get(Some(c_code)), name: get(c_name), level: get(c_level), tier });
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_half_up() {
+        assert_eq!(div_round_half_up(5, 2), 3);
+        assert_eq!(div_round_half_up(4, 3), 1);
+        assert_eq!(div_round_half_up(-5, 2), -3);
+        assert_eq!(div_round_half_up(-4, 3), -1);
+    }
+
+    #[test]
+    fn reads_weights() {
+        let t = "drg,name,adrg,cases,cost_mean,cost_cv,los_mean,rw,points,source\n\
+                 AA11,甲,AA1,10,10000.00,0.3,5,1.0000,100.00,calibrated\n\
+                 BB11,乙,BB1,30,5000.00,0.3,5,0.5000,,calibrated\n";
+        let r = RateTable::from_weights_csv(t, Decimal::from(100)).unwrap();
+        assert_eq!(r.groups[1].base_points, Decimal::from_str("50.0000").unwrap());
+        // all-case mean = (10×10000 + 30×5000) ÷ 40 = 6250.00 yuan
+        assert_eq!(r.all_case_mean, Fen(625000));
+        assert_eq!(r.get("BB11"), Some(1));
+        let bad = RateTable::from_weights_csv("drg,cost_mean\nX,abc\n", Decimal::ONE).unwrap_err();
+        assert!(bad[0].message.contains("缺少列") || bad[0].message.contains("金额"));
+    }
+}
