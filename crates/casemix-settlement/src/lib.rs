@@ -9,9 +9,10 @@
 //! 1. budget from a fund amount: fund ÷ share, rounded half-up to the fen; adjustment fund =
 //!    budget × share, half-up; month and tier budgets: largest-remainder split (exact);
 //! 2. money paid at cost (fee-for-service, special cases, listed exclusions) is paid first from
-//!    the (tier, month) budget; the rest — the points pool — is split over the cases in proportion
-//!    to their points (4-dp integer units) by the largest-remainder method, so Σ case fen = pool
-//!    exactly (ties to the earlier case); the point value shown is pool ÷ points to 6 dp (display);
+//!    the (tier, month) budget; the rest — the points pool — is split over the hospitals in
+//!    proportion to their points (4-dp integer units) by the largest-remainder method, then each
+//!    hospital's amount over its cases the same way, so Σ case fen = Σ hospital fen = pool exactly
+//!    (ties to the earlier hospital code / case); the point value shown is pool ÷ points to 6 dp (display);
 //!    with a fixed budget point value instead, each case is points × value half-up;
 //! 3. every percentage of a hospital amount (advance share, deposit, clearing coefficient ×
 //!    floating rate, 110 % of actual cost, deposit return) is rounded half-up to the fen;
@@ -362,10 +363,21 @@ pub fn settle(input: &SettleInput, period: Period) -> Settlement {
             }
             _ => {
                 if pool.0 > 0 && units > 0 {
-                    let w: Vec<i64> = members.iter().map(|&k| prices[k].points_units).collect();
-                    let shares = apportion(pool.0, &w);
-                    for (j, &k) in members.iter().enumerate() {
-                        points_payment[k] = Fen(shares[j]);
+                    // two levels: the pool over hospitals by their points, then each hospital's
+                    // amount over its cases (both largest remainder) — a hospital's money depends
+                    // only on its own points total, so raising its points never lowers it
+                    let mut by_h: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+                    for &k in &members {
+                        by_h.entry(period_cases[k].hospital_code.as_str()).or_default().push(k);
+                    }
+                    let hw: Vec<i64> = by_h.values().map(|ks| ks.iter().map(|&k| prices[k].points_units).sum()).collect();
+                    let hs = apportion(pool.0, &hw);
+                    for (hi, ks) in by_h.values().enumerate() {
+                        let w: Vec<i64> = ks.iter().map(|&k| prices[k].points_units).collect();
+                        let shares = apportion(hs[hi], &w);
+                        for (j, &k) in ks.iter().enumerate() {
+                            points_payment[k] = Fen(shares[j]);
+                        }
                     }
                     (pool, pv_display(pool, units))
                 } else {
