@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite (README: "run the tests"). Needs ../shared beside the repository
+# (or CASEMIX_SHARED pointing at it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CASEMIX_SHARED="${CASEMIX_SHARED:-$(cd .. && pwd)/shared}"
+if [ ! -d "$CASEMIX_SHARED/schemes" ]; then
+  echo "找不到共享资料目录 $CASEMIX_SHARED (../shared)；请把 shared/ 放在仓库旁边或设置 CASEMIX_SHARED" >&2
+  exit 1
+fi
+cargo test --workspace --locked 2>&1
