@@ -368,7 +368,7 @@ impl<'a> Ctx<'a> {
 
     fn int_lit(&self, f: RecordField, v: &serde_json::Value) -> Result<i64, SchemeError> {
         v.as_i64()
-            .map(|x| x * f.scale())
+            .and_then(|x| x.checked_mul(f.scale()))
             .ok_or_else(|| self.err(format!("字段 {} 的比较值必须是整数，实际为 {v}", f.key())))
     }
 
