@@ -22,13 +22,14 @@
 
 pub mod inputs;
 
+pub use rustc_hash::FxHashSet;
 pub use inputs::{deductions_from_csv, indicators_from_csv, Action, Deduction, IndicatorRow, InputError};
 
 use casemix_model::Fen;
 use casemix_policy::{Combine, Policy};
 use casemix_pricing::{apportion, fen_of_yuan, mul_fen, yuan_of_fen, CaseInput, CasePrice, Decimal, Hospital, Method, Pricer, POINTS_UNIT};
 use rust_decimal::RoundingStrategy;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 
 /// The settlement period.

@@ -2,3 +2,6 @@
 
 pub mod common;
 pub mod explain;
+pub mod price;
+pub mod settle;
+pub mod simulate;

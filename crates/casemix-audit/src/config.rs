@@ -1,0 +1,74 @@
+//! Audit thresholds. Every number is configuration with its default and source
+//! (`../shared/docs/audit.md`, `spec-notes.md` §5, `payment.md` §5).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuditConfig {
+    /// 分解住院: readmission to the same hospital within this many days (audit.md: ≤ 15 days,
+    /// city practice 14–15; spec-notes §5: Zhejiang 15, Jinhua 10).
+    pub split_max_gap_days: i64,
+    /// 分解住院: an emergency readmission (入院途径 1) is not counted (spec-notes §5: the common
+    /// definition is "non-emergency" readmission of the same disease).
+    pub split_exclude_emergency: bool,
+    /// 非计划再入院: readmission within this many days without a plan (audit.md: 31 days,
+    /// settlement-list field 出院31天内再住院计划).
+    pub readmit_days: i64,
+    /// 费用转移: outpatient/pharmacy claims within this many days before admission or after
+    /// discharge (audit.md: ±7 days).
+    pub shift_window_days: i64,
+    /// 费用转移: the stay's cost is below this percentile of its DRG ("cheap for its group",
+    /// audit.md; no published number — spec-notes §5).
+    pub shift_stay_cost_pct: u32,
+    /// 费用转移: the claims in the window carry at least this share (percent) of the DRG's median
+    /// cost in exam, lab, treatment, material and drug fees (items of the stay's kind).
+    pub shift_min_claims_pct_of_median: i64,
+    /// 高套编码: the case's cost is at most this percentile of the lower sibling group (the group
+    /// without the complication) — "costs typical of the lower group" (audit.md).
+    pub upcoding_lower_cost_pct: u32,
+    /// 高套编码: and its LOS at most this percentile of the lower sibling group.
+    pub upcoding_lower_los_pct: u32,
+    /// 医疗服务不足: core fees (surgery + material) below this percentile of the group (audit.md:
+    /// below the 5th percentile).
+    pub under_core_pct: u32,
+    /// 医疗服务不足: LOS below this percentile of the group with order discharge (audit.md 5th).
+    pub under_los_pct: u32,
+    /// 低标入院: LOS at most this many days (audit.md: ≤ 2 days).
+    pub low_standard_max_los: i64,
+    /// 低标入院: cost below this percentile of the DRG (audit.md: 10th percentile).
+    pub low_standard_cost_pct: u32,
+    /// 低标入院: the hospital's share of such stays must exceed its tier's (or the region's)
+    /// share by this factor, in percent (audit.md: "hospital share above the tier's").
+    pub low_standard_hospital_ratio_pct: i64,
+    /// 超长住院: LOS above this many days (audit.md / spec-notes §5: 60-day convention).
+    pub overlong_los: i64,
+    /// Percentile rules need at least this many cases in the DRG (statistical floor).
+    pub min_group_cases: usize,
+    /// 低风险组: DRG mortality below mean − this many SD (in hundredths) of the log-rates
+    /// (payment.md §5: below mean − 1 SD).
+    pub low_risk_sd_centi: i64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            split_max_gap_days: 15,
+            split_exclude_emergency: true,
+            readmit_days: 31,
+            shift_window_days: 7,
+            shift_stay_cost_pct: 25,
+            shift_min_claims_pct_of_median: 10,
+            upcoding_lower_cost_pct: 50,
+            upcoding_lower_los_pct: 75,
+            under_core_pct: 5,
+            under_los_pct: 5,
+            low_standard_max_los: 2,
+            low_standard_cost_pct: 10,
+            low_standard_hospital_ratio_pct: 150,
+            overlong_los: 60,
+            min_group_cases: 20,
+            low_risk_sd_centi: 100,
+        }
+    }
+}

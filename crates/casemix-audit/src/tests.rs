@@ -1,0 +1,229 @@
+use super::*;
+use casemix_model::*;
+
+fn dt(s: &str) -> NaiveDateTime {
+    casemix_model::settlement::parse_datetime(Field::AdmitTime, s).unwrap()
+}
+
+struct B {
+    lists: Vec<SettlementList>,
+    groups: Vec<CaseGroup>,
+    claims: Vec<Claim>,
+}
+
+impl B {
+    fn new() -> B {
+        B { lists: vec![], groups: vec![], claims: vec![] }
+    }
+    /// One stay: `cost` yuan split 20 % surgery, 10 % material, 70 % drugs.
+    #[allow(clippy::too_many_arguments)]
+    fn stay(&mut self, id: &str, person: &str, hosp: &str, admit: &str, los: i64, cost: i64, drg: &str) -> usize {
+        let a = dt(admit);
+        let mut l = SettlementList {
+            list_id: id.into(),
+            hospital_code: Some(hosp.into()),
+            insured_id: Some(person.into()),
+            admit_time: Some(a),
+            discharge_time: Some(a + Duration::days(los)),
+            los_days: Some(los.max(1)),
+            admit_route: Some(AdmitRoute::Outpatient),
+            leaving_type: Some(LeavingType::OrderDischarge),
+            readmit_plan_31d: Some(ReadmitPlan::No),
+            diagnoses: vec!["K80.100".into()],
+            ..Default::default()
+        };
+        let c = Fen::from_yuan(cost);
+        l.fees[FeeKind::Surgery.index()] = Some(Fen(c.0 * 2 / 10));
+        l.fees[FeeKind::Material.index()] = Some(Fen(c.0 / 10));
+        l.fees[FeeKind::WesternDrug.index()] = Some(Fen(c.0 - c.0 * 2 / 10 - c.0 / 10));
+        l.total_cost = Some(c);
+        self.lists.push(l);
+        self.groups.push(CaseGroup { grouped: true, adrg: drg[..3].into(), drg: drg.into(), drg_without_cc: None });
+        self.lists.len() - 1
+    }
+    /// `n` background stays in `drg`, costs base, base+100, … (yuan), LOS 5..=9.
+    fn population(&mut self, tag: &str, drg: &str, n: usize, base: i64) {
+        for k in 0..n {
+            let id = format!("{tag}{k}");
+            self.stay(&id, &format!("Q{tag}{k}"), "H9", "2024-01-10", 5 + (k % 5) as i64, base + 100 * k as i64, drg);
+        }
+    }
+    fn run(&self) -> AuditOutput {
+        let tiers = BTreeMap::new();
+        audit(AuditInput { lists: &self.lists, groups: &self.groups, claims: &self.claims, hospital_tiers: &tiers }, &AuditConfig::default())
+    }
+}
+
+fn flags_of(o: &AuditOutput, rule: AuditRule) -> Vec<&Flag> {
+    o.flags.iter().filter(|f| f.rule == rule).collect()
+}
+
+#[test]
+fn duplicate_submission() {
+    let mut b = B::new();
+    b.stay("A1", "P1", "H1", "2024-03-01 08:00", 5, 8000, "GB15");
+    b.stay("A2", "P1", "H1", "2024-03-01 08:00", 5, 8000, "GB15");
+    b.stay("A3", "P1", "H1", "2024-03-01 08:00", 6, 8000, "GB15"); // other discharge: not a copy
+    let o = b.run();
+    let f = flags_of(&o, AuditRule::DuplicateList);
+    assert_eq!(f.len(), 1);
+    assert_eq!((f[0].list_id.as_str(), f[0].related_ids.clone(), f[0].score), ("A2", vec!["A1".to_string()], 100));
+    assert_eq!(f[0].action, Action::NotPaid);
+    assert_eq!(f[0].amount, Fen(800_000));
+}
+
+#[test]
+fn split_admission_and_unplanned_readmission() {
+    let mut b = B::new();
+    b.stay("S1", "P1", "H1", "2024-03-01", 5, 8000, "GB15"); // discharged 03-06
+    b.stay("S2", "P1", "H1", "2024-03-11", 4, 7000, "GB13"); // 5 days later, same ADRG GB1
+    // transfer out: not a split
+    let t = b.stay("T1", "P2", "H1", "2024-03-01", 5, 8000, "GB15");
+    b.lists[t].leaving_type = Some(LeavingType::OrderTransfer);
+    b.stay("T2", "P2", "H1", "2024-03-11", 4, 7000, "GB15");
+    // 20 days later: readmission within 31 days, not a split
+    b.stay("R1", "P3", "H1", "2024-03-01", 5, 8000, "GB15");
+    b.stay("R2", "P3", "H1", "2024-03-26", 4, 7000, "GB15");
+    let o = b.run();
+    let s = flags_of(&o, AuditRule::SplitAdmission);
+    assert_eq!(s.len(), 1, "{s:?}");
+    assert_eq!((s[0].list_id.as_str(), s[0].target.as_str()), ("S2", "S1"));
+    assert_eq!(s[0].evidence_json["gap_days"], 5);
+    // score: 60 + 25 × (1 − 5/16) = 77.19 → no same-DRG bonus, same principal category +5 → 82
+    assert_eq!(s[0].score, 82);
+    let mut r: Vec<&str> = flags_of(&o, AuditRule::UnplannedReadmission).iter().map(|f| f.list_id.as_str()).collect();
+    r.sort();
+    assert_eq!(r, vec!["R2", "S2", "T2"]);
+}
+
+#[test]
+fn cost_shifting_needs_claims_in_window_and_a_cheap_stay() {
+    let mut b = B::new();
+    b.population("p", "FB15", 40, 10_000); // 10,000 … 13,900 yuan
+    b.stay("C1", "P1", "H1", "2024-03-10", 5, 6000, "FB15");
+    b.stay("C2", "P2", "H1", "2024-03-10", 5, 6000, "FB15");
+    b.stay("C3", "P3", "H1", "2024-03-10", 5, 12_000, "FB15"); // not cheap
+    let claim = |id: &str, p: &str, t: &str, exam: i64| Claim {
+        claim_id: id.into(),
+        insured_id: p.into(),
+        provider_code: "H1".into(),
+        provider_kind: Some(ProviderKind::HospitalOutpatient),
+        claim_time: Some(dt(t)),
+        fee_exam: Fen::from_yuan(exam),
+        total_cost: Fen::from_yuan(exam),
+        fund_pay: Fen::from_yuan(exam / 2),
+        ..Default::default()
+    };
+    b.claims.push(claim("K1", "P1", "2024-03-07 09:00", 3000)); // 3 days before admission
+    b.claims.push(claim("K2", "P2", "2024-03-01 09:00", 3000)); // 9 days before: outside
+    b.claims.push(claim("K3", "P3", "2024-03-08 09:00", 3000));
+    let o = b.run();
+    let f = flags_of(&o, AuditRule::CostShifting);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].list_id, "C1");
+    assert_eq!(f[0].related_ids, vec!["K1".to_string()]);
+    assert_eq!(f[0].amount, Fen::from_yuan(1500)); // the fund's share of the shifted claim
+    // 43 cases: 6,000 ×2, 10,000 … 13,900, 12,000; p25 = rank ⌈0.25 × 43⌉ = 11 → 10,000 + 8 × 100
+    assert_eq!(f[0].evidence_json["group_cost_at_pct"], "10800.00");
+}
+
+#[test]
+fn upcoding_when_resources_fit_the_lower_group() {
+    let mut b = B::new();
+    b.population("l", "ES15", 20, 5000); // lower group: 5,000 … 6,900; p50 = 5,900; LOS p75 = 8
+    b.population("u", "ES13", 20, 9000);
+    let i = b.stay("U1", "P1", "H1", "2024-03-10", 4, 5500, "ES13");
+    b.groups[i].drg_without_cc = Some("ES15".into());
+    let j = b.stay("U2", "P2", "H1", "2024-03-10", 4, 9500, "ES13");
+    b.groups[j].drg_without_cc = Some("ES15".into());
+    let o = b.run();
+    let f = flags_of(&o, AuditRule::Upcoding);
+    assert_eq!(f.len(), 1);
+    assert_eq!((f[0].list_id.as_str(), f[0].target.as_str(), f[0].action), ("U1", "ES15", Action::Regroup));
+}
+
+#[test]
+fn under_provision_low_core_fees_in_a_surgical_group() {
+    let mut b = B::new();
+    b.population("s", "HC35", 40, 20_000);
+    let i = b.stay("N1", "P1", "H1", "2024-03-10", 6, 20_000, "HC35");
+    b.lists[i].fees[FeeKind::Surgery.index()] = Some(Fen::from_yuan(100));
+    b.lists[i].fees[FeeKind::Material.index()] = Some(Fen::ZERO);
+    b.lists[i].fees[FeeKind::WesternDrug.index()] = Some(Fen::from_yuan(19_900));
+    b.stay("N2", "P2", "H1", "2024-03-10", 6, 20_000, "HC35");
+    let o = b.run();
+    let f: Vec<&str> = flags_of(&o, AuditRule::UnderProvision).iter().map(|f| f.list_id.as_str()).collect();
+    assert_eq!(f, vec!["N1"]);
+}
+
+#[test]
+fn low_standard_admission_concentrated_in_a_hospital() {
+    let mut b = B::new();
+    b.population("m", "ES35", 100, 3000); // 107 cases: p10 = rank 11 = 3,000 + 3 × 100 (after 7 cheap stays)
+    for k in 0..6 {
+        b.stay(&format!("L{k}"), &format!("PL{k}"), "H1", "2024-03-10", 1, 1000, "ES35");
+    }
+    b.stay("M1", "PM1", "H9", "2024-03-10", 1, 1000, "ES35"); // the background hospital: share 1/101 < 1.5 × 7/107
+    let o = b.run();
+    let f: Vec<&str> = flags_of(&o, AuditRule::LowStandardAdmission).iter().map(|f| f.list_id.as_str()).collect();
+    assert_eq!(f, vec!["L0", "L1", "L2", "L3", "L4", "L5"]);
+}
+
+#[test]
+fn overlong_stay_above_60_days() {
+    let mut b = B::new();
+    b.stay("O1", "P1", "H1", "2024-01-01", 61, 90_000, "BR25");
+    b.stay("O2", "P2", "H1", "2024-01-01", 60, 90_000, "BR25");
+    let o = b.run();
+    let f: Vec<&str> = flags_of(&o, AuditRule::OverlongStay).iter().map(|f| f.list_id.as_str()).collect();
+    assert_eq!(f, vec!["O1"]);
+}
+
+#[test]
+fn low_risk_death() {
+    let mut b = B::new();
+    // A: 1 death in 100 (ln 0.01 = −4.61); B, C, D: 10 in 20 (ln 0.5 = −0.69).
+    // mean = −1.67, SD = 1.69 → cut −3.36: only A is low-risk.
+    b.population("a", "AA15", 100, 1000);
+    for (tag, drg) in [("b", "BB15"), ("c", "CC15"), ("d", "DD15")] {
+        b.population(tag, drg, 20, 1000);
+        for k in 0..10 {
+            let i = b.lists.iter().position(|l| l.list_id == format!("{tag}{k}")).unwrap();
+            b.lists[i].leaving_type = Some(LeavingType::Death);
+        }
+    }
+    b.lists[0].leaving_type = Some(LeavingType::Death);
+    let o = b.run();
+    let f: Vec<&str> = flags_of(&o, AuditRule::LowRiskDeath).iter().map(|f| f.list_id.as_str()).collect();
+    assert_eq!(f, vec!["a0"]);
+}
+
+#[test]
+fn review_turns_confirmations_into_deductions() {
+    let f = |id: &str, rule: AuditRule, target: &str| ReviewFlag {
+        flag_id: id.into(),
+        list_id: format!("L-{id}"),
+        hospital_code: "H1".into(),
+        rule,
+        action: rule.action(),
+        target: target.into(),
+        amount: Fen(100),
+    };
+    let flags = vec![f("F1", AuditRule::SplitAdmission, "L0"), f("F2", AuditRule::Upcoding, "ES15"), f("F3", AuditRule::DuplicateList, "L9"), f("F4", AuditRule::OverlongStay, "")];
+    let d = |line: u64, id: &str, dec: &str, reason: &str| Decision { line, flag_id: id.into(), decision: dec.into(), reason: reason.into(), reviewer: "张三".into() };
+    let ds = vec![
+        d(2, "F1", "confirm", "同一疾病15天内再入院"),
+        d(3, "F2", "dismiss", "病历有相应治疗"),
+        d(4, "F9", "confirm", "x"),
+        d(5, "F3", "maybe", "x"),
+        d(6, "F4", "confirm", "质量评审"),
+    ];
+    let r = review(&flags, &ds);
+    assert_eq!(r.deductions.len(), 1);
+    assert_eq!((r.deductions[0].action, r.deductions[0].target.as_str()), (Action::MergeInto, "L0"));
+    assert_eq!(r.dismissed, vec!["F2".to_string()]);
+    assert_eq!(r.pending, vec!["F3".to_string()]);
+    assert_eq!(r.noted.len(), 1);
+    assert_eq!(r.rejected.len(), 2);
+    assert!(r.rejected[0].2.contains("F9"));
+}

@@ -1,0 +1,627 @@
+//! `casemix settle month|year`: monthly settlement and year-end clearing of a region under a
+//! policy file; writes per-hospital statements (CSV, XLSX, printable HTML), the region summary,
+//! the per-case payments and the rejections. Also the loaders `price` and `simulate` share.
+
+use casemix_model::{Fen, SettlementList};
+use casemix_policy::{Model, Policy};
+use casemix_pricing::{hospitals_from_csv, CaseInput, Decimal, Hospital, RateTable};
+use casemix_settlement::{
+    deductions_from_csv, indicators_from_csv, settle, Deduction, FxHashSet, HospitalStatement, IndicatorRow, Period, SettleInput, Settlement,
+};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// Inputs every payment command reads.
+#[derive(clap::Args, Clone)]
+pub struct Common {
+    /// 政策文件 (policy TOML, e.g. examples/wuxi-drg-2025.toml)
+    #[arg(long)]
+    pub policy: PathBuf,
+    /// 已分组病例文件（casemix group --full / casemix dip group --full 的输出）(grouped cases)
+    #[arg(long)]
+    pub cases: PathBuf,
+    /// DRG 权重表 weights.csv（DRG 点数法）
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// DIP 病种目录所在目录（含 catalogue.csv）（DIP 分值）
+    #[arg(long)]
+    pub catalogue: Option<PathBuf>,
+    /// 医院名录 hospitals.csv（code,name,level,tier,…）
+    #[arg(long)]
+    pub hospitals: Option<PathBuf>,
+    /// 特病单议批准清单（每行一个 list_id，可有表头 list_id）(approved special cases)
+    #[arg(long)]
+    pub special: Option<PathBuf>,
+    /// 审核扣减 deductions.csv（casemix review 输出）
+    #[arg(long)]
+    pub deductions: Option<PathBuf>,
+    /// 清算指标与考核得分（hospital_code,<指标>…,assessment_score）
+    #[arg(long)]
+    pub indicators: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub what: What,
+}
+
+#[derive(clap::Subcommand)]
+pub enum What {
+    /// 月度结算：预算点值、月度预拨、预留质量保证金 (monthly settlement)
+    Month {
+        #[command(flatten)]
+        common: Common,
+        /// 结算月份 YYYY-MM
+        #[arg(long)]
+        month: String,
+        /// 输出目录
+        #[arg(short = 'o', long)]
+        out: PathBuf,
+    },
+    /// 年终清算：结算点值、清算系数、结余留用、扣减、保证金返还 (year-end clearing)
+    Year {
+        #[command(flatten)]
+        common: Common,
+        /// 清算年度
+        #[arg(long)]
+        year: i32,
+        /// 输出目录
+        #[arg(short = 'o', long)]
+        out: PathBuf,
+    },
+}
+
+fn read_text(p: &Path, what: &str) -> Result<String, String> {
+    std::fs::read_to_string(p).map_err(|e| format!("无法读取{what} {}：{e}", p.display()))
+}
+
+/// Reads and validates the policy, with `key=value` changes applied.
+pub fn load_policy(path: &Path, changes: &[(String, String)]) -> Result<Policy, String> {
+    let text = read_text(path, "政策文件")?;
+    casemix_policy::parse_with_changes(&text, changes).map_err(|errs| {
+        let mut s = format!("政策文件 {} 校验未通过：", path.display());
+        for e in errs {
+            s.push_str(&format!("\n  - {e}"));
+        }
+        s
+    })
+}
+
+/// Loads the weights (DRG) or the catalogue (DIP) the policy's model needs.
+pub fn load_rates(policy: &Policy, weights: Option<&Path>, catalogue: Option<&Path>) -> Result<RateTable, String> {
+    let errs = |path: &Path, e: Vec<casemix_pricing::RateError>| {
+        let mut s = format!("{} 有错误：", path.display());
+        for x in e.iter().take(20) {
+            s.push_str(&format!("\n  - {x}"));
+        }
+        s
+    };
+    match (policy.policy.model, weights, catalogue) {
+        (Model::DrgPoints, Some(w), _) => RateTable::from_weights_csv(&read_text(w, "权重表")?, policy.policy.points_scale.0).map_err(|e| errs(w, e)),
+        (Model::DipScores, _, Some(dir)) => {
+            let f = if dir.is_dir() { dir.join("catalogue.csv") } else { dir.to_path_buf() };
+            RateTable::from_catalogue_csv(&read_text(&f, "病种目录")?).map_err(|e| errs(&f, e))
+        }
+        (Model::DrgPoints, None, _) => Err("政策 policy.model = drg_points：须用 --weights 给出权重表 weights.csv".into()),
+        (Model::DipScores, _, None) => Err("政策 policy.model = dip_scores：须用 --catalogue 给出病种目录目录".into()),
+    }
+}
+
+pub fn load_hospitals(path: Option<&Path>) -> Result<Vec<Hospital>, String> {
+    match path {
+        None => Ok(Vec::new()),
+        Some(p) => hospitals_from_csv(&read_text(p, "医院名录")?).map_err(|e| {
+            format!("医院名录 {} 有错误：{}", p.display(), e.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("；"))
+        }),
+    }
+}
+
+/// A record that did not become a priced case.
+#[derive(Debug, Clone)]
+pub struct Reject {
+    pub line: u64,
+    pub list_id: String,
+    pub field: String,
+    pub rule: String,
+    pub message: String,
+}
+
+fn extra<'a>(l: &'a SettlementList, key: &str) -> Option<&'a str> {
+    l.extra.iter().find(|(h, _)| h.trim() == key).map(|(_, v)| v.trim()).filter(|v| !v.is_empty())
+}
+
+/// Whether a grouper status means "grouped" (分组成功, 歧义病案 and DIP statuses other than
+/// failures); a missing status column counts as grouped when a code is present.
+fn status_ok(status: Option<&str>) -> bool {
+    match status {
+        None => true,
+        Some(s) => {
+            let s = s.to_ascii_lowercase();
+            !(s.contains("无法") || s.contains("不通过") || s.contains("失败") || s.contains("error") || s.contains("fail") || s.contains("invalid"))
+        }
+    }
+}
+
+/// Reads `excluded_items` = `code:yuan|code:yuan`.
+fn excluded_items(v: &str) -> Result<Vec<(String, Fen)>, String> {
+    let mut out = Vec::new();
+    for part in v.split('|').map(str::trim).filter(|p| !p.is_empty()) {
+        let (code, amt) = part.split_once(':').ok_or_else(|| format!("除外项目“{part}”应为 编码:金额"))?;
+        let f = Fen::parse_yuan(amt).map_err(|e| format!("除外项目“{part}”金额{}", e.message_zh()))?;
+        out.push((code.trim().to_string(), f));
+    }
+    Ok(out)
+}
+
+/// Converts a grouped settlement list into the pricing input.
+pub fn case_input(l: &SettlementList, model: Model) -> Result<CaseInput, (String, String, String)> {
+    let code_key = match model {
+        Model::DrgPoints => "drg",
+        Model::DipScores => "dip_code",
+    };
+    let group = extra(l, code_key).filter(|c| *c != "0000").map(str::to_string);
+    let grouped_ok = group.is_some() && status_ok(extra(l, "status"));
+    let Some(dt) = l.discharge_time else {
+        return Err(("discharge_time".into(), "discharge_time_missing".into(), "缺少出院时间，无法确定结算月份".into()));
+    };
+    use chrono::Datelike;
+    let excluded = match extra(l, "excluded_items") {
+        Some(v) => excluded_items(v).map_err(|m| ("excluded_items".to_string(), "excluded_items".to_string(), m))?,
+        None => Vec::new(),
+    };
+    let aux_factor = match extra(l, "aux_factor") {
+        Some(v) => Some(Decimal::from_str(v).map_err(|_| ("aux_factor".to_string(), "aux_factor".to_string(), format!("辅助目录系数“{v}”不是数值")))?),
+        None => None,
+    };
+    let total = l.total_cost.unwrap_or_else(|| l.fee_sum());
+    Ok(CaseInput {
+        list_id: l.list_id.clone(),
+        hospital_code: l.hospital_code.clone().unwrap_or_default(),
+        group,
+        grouped_ok,
+        total_cost: total,
+        selfpay: l.selfpay_items.unwrap_or(Fen::ZERO),
+        excluded_items: excluded,
+        los_days: l.los_days.unwrap_or(0),
+        leaving_type: l.leaving_type.map(|x| x.code()),
+        year: dt.year(),
+        month: dt.month(),
+        others_paid: [l.personal_pay, l.supplementary_pay, l.assistance_pay].iter().map(|f| f.unwrap_or(Fen::ZERO)).sum(),
+        aux_factor,
+    })
+}
+
+/// Reads grouped cases through casemix-io; bad records become rejections.
+pub fn load_cases(path: &Path, model: Model) -> Result<(Vec<CaseInput>, Vec<Reject>), String> {
+    let (lists, rej) = casemix_io::read_settlements(path, &casemix_io::ReadOptions::default()).map_err(|e| format!("无法读取病例文件 {}：{e}", path.display()))?;
+    let mut rejects: Vec<Reject> =
+        rej.into_iter().map(|r| Reject { line: r.line, list_id: r.list_id, field: r.field, rule: r.rule, message: r.message }).collect();
+    let mut cases = Vec::with_capacity(lists.len());
+    for (i, l) in lists.iter().enumerate() {
+        match case_input(l, model) {
+            Ok(c) => cases.push(c),
+            Err((field, rule, message)) => rejects.push(Reject { line: i as u64 + 2, list_id: l.list_id.clone(), field, rule, message: format!("list_id={}：{message}", l.list_id) }),
+        }
+    }
+    Ok((cases, rejects))
+}
+
+pub fn load_special(path: Option<&Path>) -> Result<FxHashSet<String>, String> {
+    let mut s = FxHashSet::default();
+    if let Some(p) = path {
+        for line in read_text(p, "特病单议清单")?.lines() {
+            let id = line.split(',').next().unwrap_or("").trim().trim_start_matches('\u{feff}');
+            if !id.is_empty() && id != "list_id" {
+                s.insert(id.to_string());
+            }
+        }
+    }
+    Ok(s)
+}
+
+pub fn load_deductions(path: Option<&Path>) -> Result<(Vec<Deduction>, Vec<Reject>), String> {
+    let Some(p) = path else { return Ok((Vec::new(), Vec::new())) };
+    let (d, e) = deductions_from_csv(&read_text(p, "扣减文件")?);
+    let rej = e
+        .into_iter()
+        .map(|x| Reject { line: x.line, list_id: String::new(), field: x.column, rule: "deduction_row".into(), message: format!("扣减文件：{}", x.message) })
+        .collect();
+    Ok((d, rej))
+}
+
+pub fn load_indicators(path: Option<&Path>) -> Result<BTreeMap<String, IndicatorRow>, String> {
+    let Some(p) = path else { return Ok(BTreeMap::new()) };
+    let (m, e) = indicators_from_csv(&read_text(p, "清算指标文件")?);
+    if let Some(x) = e.first() {
+        return Err(format!("清算指标文件 {}：{x}", p.display()));
+    }
+    Ok(m)
+}
+
+/// Everything loaded for a settlement.
+pub struct Loaded {
+    pub policy: Policy,
+    pub rates: RateTable,
+    pub hospitals: Vec<Hospital>,
+    pub cases: Vec<CaseInput>,
+    pub rejects: Vec<Reject>,
+    pub approved: FxHashSet<String>,
+    pub deductions: Vec<Deduction>,
+    pub indicators: BTreeMap<String, IndicatorRow>,
+}
+
+pub fn load(c: &Common, changes: &[(String, String)]) -> Result<Loaded, String> {
+    let policy = load_policy(&c.policy, changes)?;
+    let rates = load_rates(&policy, c.weights.as_deref(), c.catalogue.as_deref())?;
+    let hospitals = load_hospitals(c.hospitals.as_deref())?;
+    if !policy.tiers.is_empty() && hospitals.is_empty() {
+        return Err("政策设置了医院分档 (tiers)：须用 --hospitals 给出医院名录（含 tier 列）".into());
+    }
+    let (cases, mut rejects) = load_cases(&c.cases, policy.policy.model)?;
+    let approved = load_special(c.special.as_deref())?;
+    let (deductions, drej) = load_deductions(c.deductions.as_deref())?;
+    rejects.extend(drej);
+    let indicators = load_indicators(c.indicators.as_deref())?;
+    Ok(Loaded { policy, rates, hospitals, cases, rejects, approved, deductions, indicators })
+}
+
+impl Loaded {
+    pub fn settle(&self, period: Period) -> Settlement {
+        let pricer = casemix_pricing::Pricer::new(&self.policy, &self.rates, &self.hospitals);
+        settle(
+            &SettleInput {
+                pricer: &pricer,
+                hospitals: &self.hospitals,
+                cases: &self.cases,
+                approved: &self.approved,
+                deductions: &self.deductions,
+                indicators: &self.indicators,
+            },
+            period,
+        )
+    }
+}
+
+pub const STATEMENT_COLUMNS: [&str; 22] = [
+    "hospital_code",
+    "cases",
+    "total_points",
+    "point_value",
+    "group_payment",
+    "ffs_payment",
+    "exclusions_payment",
+    "deductions",
+    "deposit_withheld",
+    "deposit_returned",
+    "clearing_adjustment",
+    "net_payment",
+    "hospital_name",
+    "level",
+    "tier",
+    "points_value",
+    "actual_cost",
+    "clearing_coefficient",
+    "floating_rate",
+    "others_paid",
+    "fund_payment",
+    "assessment_score",
+];
+
+pub const STATEMENT_LABELS_ZH: [&str; 22] = [
+    "医院编码",
+    "病例数",
+    "总点数",
+    "点值(元/点)",
+    "病组支付",
+    "按项目支付",
+    "除外支付",
+    "审核扣减",
+    "预留质量保证金",
+    "返还质量保证金",
+    "清算调整",
+    "应拨付金额",
+    "医院名称",
+    "医院等级",
+    "档次",
+    "点数价值",
+    "实际费用",
+    "清算系数",
+    "浮动费率",
+    "个人及其他已付",
+    "基金应付",
+    "考核得分",
+];
+
+fn dec_s(d: &Decimal) -> String {
+    d.normalize().to_string()
+}
+fn opt_s(d: &Option<Decimal>) -> String {
+    d.as_ref().map(dec_s).unwrap_or_default()
+}
+
+pub fn statement_row(s: &HospitalStatement) -> Vec<String> {
+    vec![
+        s.hospital_code.clone(),
+        s.cases.to_string(),
+        format!("{:.4}", s.total_points),
+        format!("{:.6}", s.point_value),
+        s.group_payment.to_string(),
+        s.ffs_payment.to_string(),
+        s.exclusions_payment.to_string(),
+        s.deductions.to_string(),
+        s.deposit_withheld.to_string(),
+        s.deposit_returned.to_string(),
+        s.clearing_adjustment.to_string(),
+        s.net_payment.to_string(),
+        s.hospital_name.clone(),
+        s.level.clone(),
+        s.tier.to_string(),
+        s.points_value.to_string(),
+        s.actual_cost.to_string(),
+        opt_s(&s.clearing_coefficient),
+        dec_s(&s.floating_rate),
+        s.others_paid.to_string(),
+        s.fund_payment.to_string(),
+        opt_s(&s.assessment_score),
+    ]
+}
+
+fn xlsx_row(s: &HospitalStatement) -> Vec<casemix_io::XlsxCell> {
+    use casemix_io::XlsxCell as C;
+    let f = C::Fen;
+    vec![
+        C::Text(s.hospital_code.clone()),
+        C::Int(s.cases as i64),
+        C::Text(format!("{:.4}", s.total_points)),
+        C::Text(format!("{:.6}", s.point_value)),
+        f(s.group_payment),
+        f(s.ffs_payment),
+        f(s.exclusions_payment),
+        f(s.deductions),
+        f(s.deposit_withheld),
+        f(s.deposit_returned),
+        f(s.clearing_adjustment),
+        f(s.net_payment),
+        C::Text(s.hospital_name.clone()),
+        C::Text(s.level.clone()),
+        C::Int(s.tier as i64),
+        f(s.points_value),
+        f(s.actual_cost),
+        C::Text(opt_s(&s.clearing_coefficient)),
+        C::Text(dec_s(&s.floating_rate)),
+        f(s.others_paid),
+        f(s.fund_payment),
+        C::Text(opt_s(&s.assessment_score)),
+    ]
+}
+
+/// Region summary as (key, Chinese label, value) rows.
+pub fn summary_rows(s: &Settlement) -> Vec<(String, String, String)> {
+    let m = &s.summary;
+    let mut r: Vec<(String, String, String)> = vec![
+        ("region".into(), "统筹区".into(), m.region.clone()),
+        ("period".into(), "结算期间".into(), m.period.clone()),
+        ("budget".into(), "住院总费用预算".into(), m.budget.to_string()),
+        ("adjustment_fund".into(), "区域调剂金".into(), m.adjustment_fund.to_string()),
+        ("distributable".into(), "可分配预算".into(), m.distributable.to_string()),
+    ];
+    for t in &m.tiers {
+        let p = format!("tier{}", t.tier);
+        r.push((format!("{p}.budget"), format!("{} 预算", t.name), t.budget.to_string()));
+        r.push((format!("{p}.paid_at_cost"), format!("{} 按项目/除外先行支付", t.name), t.paid_at_cost.to_string()));
+        r.push((format!("{p}.points_pool"), format!("{} 点数分配额", t.name), t.points_pool.to_string()));
+        r.push((format!("{p}.total_points"), format!("{} 总点数", t.name), format!("{:.4}", t.total_points)));
+        r.push((format!("{p}.point_value"), format!("{} 点值(元/点)", t.name), format!("{:.6}", t.point_value)));
+        r.push((format!("{p}.distributed_by_points"), format!("{} 按点数分配", t.name), t.distributed_by_points.to_string()));
+    }
+    r.extend([
+        ("cases".into(), "结算病例数".into(), m.cases.to_string()),
+        ("special_cases".into(), "特病单议病例数".into(), m.special_cases.to_string()),
+        ("rejected".into(), "未参与结算记录数".into(), (m.rejected as usize).to_string()),
+        ("net_payments".into(), "各医院应拨付合计".into(), m.net_payments.to_string()),
+        ("remainder".into(), "未分配余额".into(), m.remainder.to_string()),
+        ("remainder.pool_undistributed".into(), "其中：点数分配额未分配（负数为超支）".into(), m.remainder_pool_undistributed.to_string()),
+        ("remainder.advance_retained".into(), "其中：月度未预拨部分".into(), m.remainder_advance_retained.to_string()),
+        ("remainder.clearing_retained".into(), "其中：清算调整留存".into(), m.remainder_clearing_retained.to_string()),
+        ("remainder.deductions".into(), "其中：审核扣减".into(), m.remainder_deductions.to_string()),
+        ("remainder.deposit_retained".into(), "其中：未返还质量保证金".into(), m.remainder_deposit_retained.to_string()),
+        ("balanced".into(), "预算平衡校验（预算 = 拨付 + 调剂金 + 余额）".into(), if m.balances() { "是".into() } else { "否".into() }),
+    ]);
+    r
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// The printable Chinese statement of one hospital.
+pub fn statement_html(st: &Settlement, h: &HospitalStatement) -> String {
+    let title = match st.period {
+        Period::Year => format!("{} 年度医保住院费用清算单", st.summary.period),
+        Period::Month(_) => format!("{} 月度医保住院费用结算单", st.summary.period),
+    };
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{}</title>\n<style>body{{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;margin:2em;}}table{{border-collapse:collapse;min-width:32em}}td,th{{border:1px solid #444;padding:4px 10px}}td.n{{text-align:right}}h1{{font-size:1.4em}}.sign{{margin-top:3em}}@media print{{body{{margin:1cm}}}}</style></head><body>\n",
+        esc(&title)
+    );
+    let _ = writeln!(o, "<h1>{}</h1>", esc(&title));
+    let _ = writeln!(
+        o,
+        "<p>统筹区：{}　医院：{}（{}）　等级：{}　档次：{}</p>",
+        esc(&st.summary.region),
+        esc(&h.hospital_name),
+        esc(&h.hospital_code),
+        esc(&h.level),
+        h.tier
+    );
+    let _ = writeln!(o, "<table><tr><th>项目</th><th>金额/数值</th></tr>");
+    let row = |o: &mut String, k: &str, v: String| {
+        let _ = writeln!(o, "<tr><td>{}</td><td class=\"n\">{}</td></tr>", esc(k), esc(&v));
+    };
+    row(&mut o, "结算病例数", h.cases.to_string());
+    row(&mut o, "总点数", format!("{:.4}", h.total_points));
+    row(&mut o, "点值（元/点）", format!("{:.6}", h.point_value));
+    row(&mut o, "点数价值（元）", h.points_value.to_string());
+    row(&mut o, "病组支付（元）", h.group_payment.to_string());
+    row(&mut o, "按项目支付（元）", h.ffs_payment.to_string());
+    row(&mut o, "除外支付（元）", h.exclusions_payment.to_string());
+    row(&mut o, "清算调整（元）", h.clearing_adjustment.to_string());
+    row(&mut o, "审核扣减（元）", format!("-{}", h.deductions));
+    row(&mut o, "预留质量保证金（元）", format!("-{}", h.deposit_withheld));
+    row(&mut o, "返还质量保证金（元）", h.deposit_returned.to_string());
+    row(&mut o, "应拨付金额（元）", h.net_payment.to_string());
+    row(&mut o, "其中：个人及其他已付（元）", h.others_paid.to_string());
+    row(&mut o, "其中：基金应付（元）", h.fund_payment.to_string());
+    let _ = writeln!(o, "</table>");
+    let _ = writeln!(o, "<h2>支付方式</h2><ul>");
+    for (k, v) in &h.methods {
+        let zh = match *k {
+            "group" => "按病组/病种",
+            "per_bed_day" => "按床日",
+            "day_surgery" => "日间手术",
+            "fee_for_service" => "按项目",
+            "special_case" => "特病单议",
+            "not_paid" => "不予支付",
+            x => x,
+        };
+        let _ = writeln!(o, "<li>{}：{} 例</li>", esc(zh), v);
+    }
+    let _ = writeln!(o, "</ul>");
+    if !h.notes.is_empty() {
+        let _ = writeln!(o, "<h2>计算说明</h2><ol>");
+        for n in &h.notes {
+            let _ = writeln!(o, "<li>{}</li>", esc(n));
+        }
+        let _ = writeln!(o, "</ol>");
+    }
+    let _ = writeln!(
+        o,
+        "<p>舍入规则：病例点数四舍五入保留4位小数；点数分配额按最大余数法先分到医院、再分到病例，合计与分配额分毫不差；各项比例金额四舍五入到分。</p>"
+    );
+    let _ = writeln!(o, "<p class=\"sign\">医保经办机构（盖章）：＿＿＿＿＿＿　　定点医疗机构（盖章）：＿＿＿＿＿＿　　日期：＿＿＿＿</p>");
+    o.push_str("</body></html>\n");
+    o
+}
+
+fn csv_err(e: impl std::fmt::Display) -> String {
+    format!("写出 CSV 失败：{e}")
+}
+
+/// Writes every output of a settlement into `dir`.
+pub fn write_outputs(dir: &Path, st: &Settlement, l: &Loaded) -> Result<(), String> {
+    std::fs::create_dir_all(dir.join("statements")).map_err(|e| format!("无法创建输出目录 {}：{e}", dir.display()))?;
+    // statement.csv
+    let mut w = csv::Writer::from_path(dir.join("statement.csv")).map_err(csv_err)?;
+    w.write_record(STATEMENT_COLUMNS).map_err(csv_err)?;
+    for s in &st.statements {
+        w.write_record(statement_row(s)).map_err(csv_err)?;
+    }
+    w.flush().map_err(csv_err)?;
+    // summary.csv
+    let mut w = csv::Writer::from_path(dir.join("summary.csv")).map_err(csv_err)?;
+    w.write_record(["key", "item", "value"]).map_err(csv_err)?;
+    for (k, z, v) in summary_rows(st) {
+        w.write_record([k, z, v]).map_err(csv_err)?;
+    }
+    w.flush().map_err(csv_err)?;
+    // cases.csv
+    let mut w = csv::Writer::from_path(dir.join("cases.csv")).map_err(csv_err)?;
+    w.write_record([
+        "list_id",
+        "hospital_code",
+        "group",
+        "method",
+        "outlier",
+        "final_points",
+        "points_payment",
+        "ffs_payment",
+        "exclusions_payment",
+        "payment",
+        "audit",
+        "reasons",
+    ])
+    .map_err(csv_err)?;
+    for c in &st.cases {
+        let inp = &l.cases[c.index];
+        w.write_record([
+            inp.list_id.as_str(),
+            inp.hospital_code.as_str(),
+            inp.group.as_deref().unwrap_or(""),
+            c.price.method.code(),
+            c.price.outlier.code(),
+            &format!("{:.4}", c.price.final_points),
+            &c.points_payment.to_string(),
+            &c.price.ffs_amount.to_string(),
+            &c.price.exclusions_amount.to_string(),
+            &c.payment().to_string(),
+            c.audit.as_deref().unwrap_or(""),
+            &c.price.reasons(),
+        ])
+        .map_err(csv_err)?;
+    }
+    w.flush().map_err(csv_err)?;
+    // rejections.csv
+    let mut w = csv::Writer::from_path(dir.join("rejections.csv")).map_err(csv_err)?;
+    w.write_record(casemix_io::REJECTION_COLUMNS).map_err(csv_err)?;
+    for r in &l.rejects {
+        w.write_record([r.line.to_string(), r.list_id.clone(), r.field.clone(), r.rule.clone(), r.message.clone()]).map_err(csv_err)?;
+    }
+    for r in &st.rejections {
+        w.write_record([String::new(), r.list_id.clone(), "hospital_code".into(), r.rule.to_string(), r.message.clone()]).map_err(csv_err)?;
+    }
+    w.flush().map_err(csv_err)?;
+    // statement.xlsx: statements (English keys + Chinese labels row), summary
+    let mut sheet = casemix_io::XlsxSheet::new("结算单", &STATEMENT_COLUMNS);
+    sheet.push_row(STATEMENT_LABELS_ZH.iter().map(|s| casemix_io::XlsxCell::Text(s.to_string())).collect());
+    for s in &st.statements {
+        sheet.push_row(xlsx_row(s));
+    }
+    let mut sum = casemix_io::XlsxSheet::new("区域汇总", &["key", "item", "value"]);
+    for (k, z, v) in summary_rows(st) {
+        sum.push_row(vec![casemix_io::XlsxCell::Text(k), casemix_io::XlsxCell::Text(z), casemix_io::XlsxCell::Text(v)]);
+    }
+    casemix_io::write_xlsx(dir.join("statement.xlsx"), &[sheet, sum]).map_err(|e| format!("写出 statement.xlsx 失败：{e}"))?;
+    // printable statements
+    for s in &st.statements {
+        let name = s.hospital_code.replace(['/', '\\', ':', '*', '?', '"', '<', '>', '|'], "_");
+        std::fs::write(dir.join("statements").join(format!("{name}.html")), statement_html(st, s)).map_err(|e| format!("写出结算单失败：{e}"))?;
+    }
+    Ok(())
+}
+
+pub fn print_summary(st: &Settlement) {
+    for (_, z, v) in summary_rows(st) {
+        println!("{z}：{v}");
+    }
+}
+
+pub fn run(a: Args) -> Result<(), String> {
+    let (common, period, out, year) = match a.what {
+        What::Month { common, month, out } => {
+            let (y, m) = month
+                .split_once('-')
+                .and_then(|(y, m)| Some((y.parse::<i32>().ok()?, m.parse::<u32>().ok()?)))
+                .filter(|(_, m)| (1..=12).contains(m))
+                .ok_or_else(|| format!("--month “{month}”应为 YYYY-MM"))?;
+            (common, Period::Month(m), out, y)
+        }
+        What::Year { common, year, out } => (common, Period::Year, out, year),
+    };
+    let l = load(&common, &[])?;
+    if l.policy.policy.year != year {
+        return Err(format!("结算年度 {year} 与政策文件年度 policy.year = {} 不一致", l.policy.policy.year));
+    }
+    let st = l.settle(period);
+    write_outputs(&out, &st, &l)?;
+    print_summary(&st);
+    println!("输出目录：{}（statement.csv, statement.xlsx, summary.csv, cases.csv, rejections.csv, statements/*.html）", out.display());
+    if !st.summary.balances() {
+        return Err("预算未平衡（内部错误）".into());
+    }
+    Ok(())
+}

@@ -1,0 +1,1038 @@
+//! # casemix-dip
+//!
+//! DIP (按病种分值付费, Big-Data Diagnosis-Intervention Packet) by the national method of
+//! `shared/docs/dip.md`: the 病种 catalogue (病种目录库) built from a region's own history —
+//! combination key = principal diagnosis at ICD-10 亚目 level × the case's procedures; core
+//! 病种 (核心病种) at or above the case-count threshold; the rest aggregated into comprehensive
+//! 病种 (综合病种) by diagnosis category × procedure type; basic 病种 (基层病种) from a policy
+//! list; an auxiliary catalogue (辅助目录) for disease severity and age; scores (分值) = 病种 mean
+//! cost ÷ all-case mean cost × base, year-weighted and price-adjusted as DRG weights
+//! (`casemix-calibrate`). [`Catalogue::assign`] puts a new case into its 病种 with a trace.
+//!
+//! Pure: the caller passes slim [`DipCase`]s, the operating-room procedure list (for 手术) and
+//! optional code names; nothing is read from disk.
+//!
+//! Rounding: a mean cost is rounded half away from zero to the fen; score = mean (fen) × base ÷
+//! all-case mean (fen), exact in integers, rounded half away from zero to 4 decimals; an auxiliary
+//! factor = level mean (fen) ÷ 病种 mean (fen), 4 decimals; a case's combined factor = severity
+//! factor × age factor, rounded to 4 decimals.
+
+use casemix_calibrate::stats::{self, csv_cell, ratio_1e4, round_fen, year_weighted, Dec4};
+pub use casemix_calibrate::{Inflation, TrimRule};
+use casemix_model::Fen;
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+/// Type of one procedure (dip.md §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ProcKind {
+    /// 手术 (in the operating-room list).
+    Surgery,
+    /// 治疗性操作.
+    Therapeutic,
+    /// 诊断性操作.
+    Diagnostic,
+}
+
+impl ProcKind {
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            ProcKind::Surgery => "手术",
+            ProcKind::Therapeutic => "治疗性操作",
+            ProcKind::Diagnostic => "诊断性操作",
+        }
+    }
+}
+
+/// Treatment type of a case, in increasing precedence (dip.md §1: 相关手术 > 治疗性操作 >
+/// 诊断性操作 > 保守治疗).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum TreatType {
+    /// 保守治疗 (no procedure).
+    Conservative,
+    /// 诊断性操作.
+    Diagnostic,
+    /// 治疗性操作.
+    Therapeutic,
+    /// 相关手术.
+    Surgery,
+}
+
+impl TreatType {
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            TreatType::Conservative => "保守治疗",
+            TreatType::Diagnostic => "诊断性操作",
+            TreatType::Therapeutic => "治疗性操作",
+            TreatType::Surgery => "相关手术",
+        }
+    }
+    pub fn key(self) -> &'static str {
+        match self {
+            TreatType::Conservative => "conservative",
+            TreatType::Diagnostic => "diagnostic",
+            TreatType::Therapeutic => "therapeutic",
+            TreatType::Surgery => "surgery",
+        }
+    }
+}
+
+/// Kind of a 病种.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum DipKind {
+    /// 核心病种.
+    Core,
+    /// 基层病种.
+    Basic,
+    /// 综合病种.
+    Comprehensive,
+}
+
+impl DipKind {
+    pub fn key(self) -> &'static str {
+        match self {
+            DipKind::Core => "core",
+            DipKind::Basic => "basic",
+            DipKind::Comprehensive => "comprehensive",
+        }
+    }
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            DipKind::Core => "核心病种",
+            DipKind::Basic => "基层病种",
+            DipKind::Comprehensive => "综合病种",
+        }
+    }
+    fn prefix(self) -> char {
+        match self {
+            DipKind::Core => 'C',
+            DipKind::Basic => 'B',
+            DipKind::Comprehensive => 'Z',
+        }
+    }
+}
+
+/// How procedures are typed. 手术 = the code is in the operating-room list (the DRG scheme's
+/// `or_procedures.tsv`, 有效手术); otherwise the ICD-9-CM-3 chapter (the number before the dot)
+/// decides: chapters in `diagnostic_chapters` are 诊断性操作 (default 87–91: 87–88 diagnostic
+/// radiology/imaging, 89–91 interview, evaluation, diagnostic procedures, microscopic
+/// examination), all others 治疗性操作. Rationale: ICD-9-CM-3 groups its diagnostic procedures in
+/// these chapters (dip.md §1 names the three types without a code list; this rule is local and
+/// configurable).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcRule {
+    pub diagnostic_chapters: Vec<(u32, u32)>,
+}
+
+impl Default for ProcRule {
+    fn default() -> Self {
+        ProcRule { diagnostic_chapters: vec![(87, 91)] }
+    }
+}
+
+/// Disease-severity levels (dip.md §1 auxiliary catalogue; spec-notes §2.6: CCI-style bands
+/// 0 / 1–2 / 3–4 / ≥5, death a level of its own — third-party defaults, hence parameters).
+/// Index of a case = Σ over its distinct secondary diagnoses of `weights[code]` (or
+/// `default_weight` when the code is not listed). Level = number of `band_starts` ≤ index;
+/// a death (离院方式 5) is level `band_starts.len() + 1` when `death_level` is on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeverityRule {
+    pub weights: BTreeMap<String, u32>,
+    pub default_weight: u32,
+    pub band_starts: Vec<u32>,
+    pub death_level: bool,
+}
+
+impl Default for SeverityRule {
+    /// Without a comorbidity list every distinct secondary diagnosis counts 1.
+    fn default() -> Self {
+        SeverityRule { weights: BTreeMap::new(), default_weight: 1, band_starts: vec![1, 3, 5], death_level: true }
+    }
+}
+
+impl SeverityRule {
+    /// Level of a case (0 = no relevant secondary diagnosis).
+    pub fn level(&self, secondary: &[String], leaving_type: Option<i64>) -> u8 {
+        if self.death_level && leaving_type == Some(5) {
+            return self.band_starts.len() as u8 + 1;
+        }
+        let mut seen: Vec<&str> = Vec::with_capacity(secondary.len());
+        let mut index = 0u32;
+        for d in secondary {
+            let d = d.trim();
+            if d.is_empty() || seen.contains(&d) {
+                continue;
+            }
+            seen.push(d);
+            index += self.weights.get(d).copied().unwrap_or(self.default_weight);
+        }
+        self.band_starts.iter().filter(|&&b| index >= b).count() as u8
+    }
+}
+
+/// An age band of the age-characteristics auxiliary catalogue (dip.md §1: e.g. ≤ 17, ≥ 65).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgeBand {
+    pub label: String,
+    pub min_years: i64,
+    pub max_years: i64,
+}
+
+fn default_age_bands() -> Vec<AgeBand> {
+    vec![
+        AgeBand { label: "≤17岁".into(), min_years: 0, max_years: 17 },
+        AgeBand { label: "18–64岁".into(), min_years: 18, max_years: 64 },
+        AgeBand { label: "≥65岁".into(), min_years: 65, max_years: i64::MAX },
+    ]
+}
+
+/// Every parameter of the DIP catalogue. Defaults and sources in `shared/docs/dip.md`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DipConfig {
+    /// History years, oldest first (dip.md §2).
+    pub years: Vec<i32>,
+    /// Year weights, oldest first (dip.md §2: 1:2:7).
+    pub year_weights: Vec<u32>,
+    /// Target price year (default newest).
+    pub target_year: Option<i32>,
+    /// Price adjustment as for DRG weights (dip.md §2 → payment.md §1.2).
+    pub inflation: Inflation,
+    /// Trimming (dip.md §2: optional, default none).
+    pub trim: TrimRule,
+    /// 临界值: combinations with at least this many cases are core 病种 (dip.md §1, default 15).
+    pub core_threshold: usize,
+    /// Score base (dip.md §2: 100, as Lhasa; 1000 selectable).
+    pub score_base: i64,
+    pub proc_rule: ProcRule,
+    pub severity: SeverityRule,
+    pub age_bands: Vec<AgeBand>,
+    /// An auxiliary level gets its own factor only with at least this many cases (spec-notes §2.6:
+    /// subtype ≥ 5 cases; third-party default).
+    pub aux_min_level_cases: usize,
+    /// … and only in 病种 with at least this many cases (spec-notes §2.6: 15).
+    pub aux_min_group_cases: usize,
+    /// … and only in 病种 whose cost CV is at least this (spec-notes §2.6 uses 0.7; default 0 =
+    /// always).
+    pub aux_min_cv: f64,
+    /// Assignment: when the exact combination is not in the catalogue, try the core 病种 of the
+    /// same diagnosis matching most procedures (spec-notes §2.1, Tangshan rule) before the
+    /// comprehensive 病种.
+    pub partial_match: bool,
+}
+
+impl Default for DipConfig {
+    fn default() -> Self {
+        DipConfig {
+            years: vec![2022, 2023, 2024],
+            year_weights: vec![1, 2, 7],
+            target_year: None,
+            inflation: Inflation::MeasuredGrowth,
+            trim: TrimRule::None,
+            core_threshold: 15,
+            score_base: 100,
+            proc_rule: ProcRule::default(),
+            severity: SeverityRule::default(),
+            age_bands: default_age_bands(),
+            aux_min_level_cases: 5,
+            aux_min_group_cases: 15,
+            aux_min_cv: 0.0,
+            partial_match: true,
+        }
+    }
+}
+
+impl DipConfig {
+    pub fn target(&self) -> i32 {
+        self.target_year.unwrap_or_else(|| self.years.iter().copied().max().unwrap_or(0))
+    }
+}
+
+/// One history case or new case, as slim as DIP needs.
+#[derive(Debug, Clone, Copy)]
+pub struct DipCase<'a> {
+    /// Year of discharge.
+    pub year: i32,
+    /// Principal diagnosis first, then the secondary diagnoses.
+    pub diagnoses: &'a [String],
+    pub procedures: &'a [String],
+    pub cost: Fen,
+    pub los: i64,
+    pub leaving_type: Option<i64>,
+    pub age_years: Option<i64>,
+    pub age_days: Option<i64>,
+}
+
+/// The combination key of a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseKey {
+    /// ICD-10 亚目, e.g. `K35.8`.
+    pub dx_key: String,
+    /// ICD-10 类目, e.g. `K35`.
+    pub category: String,
+    /// Kept procedures, sorted, without duplicates.
+    pub procs: Vec<String>,
+    /// `procs` joined by `+` (empty = 保守治疗).
+    pub proc_key: String,
+    pub treat: TreatType,
+}
+
+/// Names of codes (display only).
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    pub diagnoses: BTreeMap<String, String>,
+    pub procedures: BTreeMap<String, String>,
+}
+
+impl Names {
+    fn dx(&self, key: &str) -> Option<&str> {
+        if let Some(n) = self.diagnoses.get(key) {
+            return Some(n);
+        }
+        self.diagnoses.range(key.to_string()..).next().filter(|(k, _)| k.starts_with(key)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// One auxiliary level of a 病种.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuxLevel {
+    /// Severity level (0…) or age band index (0…).
+    pub level: u8,
+    pub cases: usize,
+    /// Mean price-adjusted cost of the level's cases (all years pooled).
+    pub cost_mean: Fen,
+    /// level mean ÷ 病种 mean (pooled), 4 decimals; 1 when the level is not activated.
+    pub factor: Dec4,
+    /// Whether the level has its own factor (enough cases, see [`DipConfig`]).
+    pub active: bool,
+}
+
+/// One 病种 of the catalogue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DipEntry {
+    pub code: String,
+    pub kind: DipKind,
+    /// Core/basic: the 亚目; comprehensive: the 类目.
+    pub dx_key: String,
+    /// Core/basic: kept procedures joined by `+`; comprehensive: empty.
+    pub proc_key: String,
+    pub treat: TreatType,
+    pub name: String,
+    /// History cases in the weighted years.
+    pub cases: usize,
+    pub kept: usize,
+    /// Year-weighted, price-adjusted mean cost.
+    pub cost_mean: Fen,
+    pub cost_cv: f64,
+    pub los_mean: f64,
+    pub score: Dec4,
+    pub severity: Vec<AuxLevel>,
+    pub age: Vec<AuxLevel>,
+}
+
+/// Summary of the history the catalogue was built from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct BuildSummary {
+    /// Cases given.
+    pub cases_in: usize,
+    pub outside_years: usize,
+    /// Cases that could not be keyed (reason → count).
+    pub excluded: BTreeMap<String, usize>,
+    /// Cases in the catalogue (keyed, in the history years).
+    pub catalogued: usize,
+    pub core_cases: usize,
+    pub basic_cases: usize,
+    pub comprehensive_cases: usize,
+    /// Distinct combinations seen.
+    pub combinations: usize,
+    /// (year, weight, cases, untrimmed mean fen, factor)
+    pub years: Vec<(i32, u32, usize, f64, f64)>,
+    pub r2_untrimmed: f64,
+    pub r2_trimmed: f64,
+    /// History cases [`Catalogue::assign`] puts into a 病种 / all history cases in the years.
+    pub history_grouped: usize,
+    pub history_total: usize,
+    /// Basic-list entries without any history case.
+    pub basic_missing: Vec<(String, String)>,
+}
+
+/// The serialisable part of a catalogue (`catalogue.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CatalogueData {
+    pub config: DipConfig,
+    /// Operating-room procedures (手术), sorted.
+    pub or_codes: Vec<String>,
+    /// Year-weighted, price-adjusted all-case mean cost (the score denominator).
+    pub all_cost: Fen,
+    /// Core, then basic, then comprehensive; codes ascending.
+    pub entries: Vec<DipEntry>,
+    pub summary: BuildSummary,
+}
+
+/// A DIP catalogue ready to assign cases.
+#[derive(Debug, Clone)]
+pub struct Catalogue {
+    data: CatalogueData,
+    or_set: FxHashSet<String>,
+    /// (dx_key, proc_key) → entry (core/basic).
+    exact: FxHashMap<(String, String), usize>,
+    /// dx_key → core/basic entries.
+    by_dx: FxHashMap<String, Vec<usize>>,
+    /// (category, treat) → comprehensive entry.
+    comp: FxHashMap<(String, TreatType), usize>,
+}
+
+/// Where a case went.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DipAssignment {
+    /// `None` = 未入组 (see `message`).
+    pub entry: Option<usize>,
+    pub dip_code: String,
+    pub kind: Option<DipKind>,
+    pub name: String,
+    pub score: Option<Dec4>,
+    /// e.g. `S2/A3` (severity level 2, age band 3); empty when not grouped.
+    pub aux_level: String,
+    pub aux_factor: Dec4,
+    pub message: String,
+    /// Chinese explanation, one line per decision.
+    pub trace: Vec<String>,
+}
+
+impl DipAssignment {
+    pub fn is_grouped(&self) -> bool {
+        self.entry.is_some()
+    }
+    pub fn status_zh(&self) -> &'static str {
+        if self.entry.is_some() {
+            "入组"
+        } else {
+            "未入组"
+        }
+    }
+}
+
+/// ICD-9-CM-3 chapter of a procedure code (the number before the dot).
+fn chapter(code: &str) -> Option<u32> {
+    let head = code.split('.').next().unwrap_or("");
+    let head = if code.contains('.') { head } else { head.get(..2).unwrap_or(head) };
+    head.parse().ok()
+}
+
+/// Computes the combination key of a case; `Err` is the Chinese reason it has none.
+pub fn case_key(diagnoses: &[String], procedures: &[String], or_set: &FxHashSet<String>, rule: &ProcRule) -> Result<CaseKey, String> {
+    let pdx = diagnoses.first().map(|s| s.trim()).unwrap_or("");
+    if pdx.is_empty() {
+        return Err("缺少主要诊断".into());
+    }
+    if !pdx.is_ascii() || pdx.len() < 3 {
+        return Err(format!("主要诊断编码“{pdx}”无效"));
+    }
+    let category = pdx[..3].to_string();
+    let rest = &pdx[3..];
+    let dx_key = match rest.strip_prefix('.') {
+        Some(r) if !r.is_empty() => format!("{category}.{}", &r[..1]),
+        Some(_) => category.clone(),
+        None if !rest.is_empty() => format!("{category}.{}", &rest[..1]),
+        None => category.clone(),
+    };
+    let mut main: BTreeSet<&str> = BTreeSet::new();
+    let mut diag: BTreeSet<&str> = BTreeSet::new();
+    let (mut has_s, mut has_t) = (false, false);
+    for p in procedures {
+        let p = p.trim();
+        if p.is_empty() {
+            continue;
+        }
+        match classify(p, or_set, rule) {
+            ProcKind::Surgery => {
+                has_s = true;
+                main.insert(p);
+            }
+            ProcKind::Therapeutic => {
+                has_t = true;
+                main.insert(p);
+            }
+            ProcKind::Diagnostic => {
+                diag.insert(p);
+            }
+        }
+    }
+    let (procs, treat) = if has_s {
+        (main, TreatType::Surgery)
+    } else if has_t {
+        (main, TreatType::Therapeutic)
+    } else if !diag.is_empty() {
+        (diag, TreatType::Diagnostic)
+    } else {
+        (BTreeSet::new(), TreatType::Conservative)
+    };
+    let procs: Vec<String> = procs.into_iter().map(str::to_string).collect();
+    let proc_key = procs.join("+");
+    Ok(CaseKey { dx_key, category, procs, proc_key, treat })
+}
+
+/// Types one procedure code (see [`ProcRule`]).
+pub fn classify(code: &str, or_set: &FxHashSet<String>, rule: &ProcRule) -> ProcKind {
+    if or_set.contains(code) {
+        return ProcKind::Surgery;
+    }
+    match chapter(code) {
+        Some(c) if rule.diagnostic_chapters.iter().any(|&(a, b)| c >= a && c <= b) => ProcKind::Diagnostic,
+        _ => ProcKind::Therapeutic,
+    }
+}
+
+fn age_band(bands: &[AgeBand], age_years: Option<i64>, age_days: Option<i64>) -> Option<u8> {
+    let age = match (age_years, age_days) {
+        (Some(y), _) => y,
+        (None, Some(d)) => d / 365,
+        (None, None) => return None,
+    };
+    bands.iter().position(|b| age >= b.min_years && age <= b.max_years).map(|i| i as u8)
+}
+
+struct Keyed {
+    year_ix: usize,
+    key: CaseKey,
+    cost: i64,
+    los: i64,
+    sev: u8,
+    age: Option<u8>,
+}
+
+/// Builds the catalogue from history cases. `or_codes`: the operating-room procedure list;
+/// `basic_list`: (dx_key, proc_key) pairs of the 基层病种 policy list.
+pub fn build(
+    cases: &[DipCase<'_>],
+    or_codes: &[String],
+    basic_list: &[(String, String)],
+    names: &Names,
+    cfg: &DipConfig,
+) -> Result<Catalogue, String> {
+    if cfg.years.is_empty() || cfg.years.len() != cfg.year_weights.len() {
+        return Err("历史年度与年度权重个数不一致".into());
+    }
+    let ny = cfg.years.len();
+    let or_set: FxHashSet<String> = or_codes.iter().cloned().collect();
+    let mut summary = BuildSummary { cases_in: cases.len(), ..Default::default() };
+    let mut keyed: Vec<Keyed> = Vec::with_capacity(cases.len());
+    let mut raw = vec![(0i128, 0usize); ny];
+    for c in cases {
+        let Some(yi) = cfg.years.iter().position(|&y| y == c.year) else {
+            summary.outside_years += 1;
+            continue;
+        };
+        match case_key(c.diagnoses, c.procedures, &or_set, &cfg.proc_rule) {
+            Ok(key) => {
+                raw[yi].0 += c.cost.0 as i128;
+                raw[yi].1 += 1;
+                let sev = cfg.severity.level(c.diagnoses.get(1..).unwrap_or(&[]), c.leaving_type);
+                let age = age_band(&cfg.age_bands, c.age_years, c.age_days);
+                keyed.push(Keyed { year_ix: yi, key, cost: c.cost.0, los: c.los, sev, age });
+            }
+            Err(e) => *summary.excluded.entry(e).or_default() += 1,
+        }
+    }
+    summary.catalogued = keyed.len();
+    let mean_raw: Vec<f64> = raw.iter().map(|&(s, n)| if n == 0 { 0.0 } else { s as f64 / n as f64 }).collect();
+    let factors = cfg.inflation.factors(&cfg.years, cfg.target(), &mean_raw)?;
+    summary.years = (0..ny).map(|i| (cfg.years[i], cfg.year_weights[i], raw[i].1, mean_raw[i], factors[i])).collect();
+
+    // Count combinations (all history years).
+    let mut combos: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for k in &keyed {
+        *combos.entry((&k.key.dx_key, &k.key.proc_key)).or_default() += 1;
+    }
+    summary.combinations = combos.len();
+    let basic: BTreeSet<(&str, &str)> = basic_list.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    summary.basic_missing =
+        basic_list.iter().filter(|(a, b)| !combos.contains_key(&(a.as_str(), b.as_str()))).cloned().collect();
+
+    // Group key per case: (kind, dx_key or category, proc_key, treat).
+    type GKey = (DipKind, String, String, TreatType);
+    let mut groups: BTreeMap<GKey, Vec<usize>> = BTreeMap::new();
+    for (i, k) in keyed.iter().enumerate() {
+        let n = combos[&(k.key.dx_key.as_str(), k.key.proc_key.as_str())];
+        let gk = if basic.contains(&(k.key.dx_key.as_str(), k.key.proc_key.as_str())) {
+            (DipKind::Basic, k.key.dx_key.clone(), k.key.proc_key.clone(), k.key.treat)
+        } else if n >= cfg.core_threshold {
+            (DipKind::Core, k.key.dx_key.clone(), k.key.proc_key.clone(), k.key.treat)
+        } else {
+            (DipKind::Comprehensive, k.key.category.clone(), String::new(), k.key.treat)
+        };
+        match gk.0 {
+            DipKind::Core => summary.core_cases += 1,
+            DipKind::Basic => summary.basic_cases += 1,
+            DipKind::Comprehensive => summary.comprehensive_cases += 1,
+        }
+        groups.entry(gk).or_default().push(i);
+    }
+
+    // Trim and average each group.
+    struct G {
+        kept: Vec<Vec<usize>>,
+        stats: Vec<(usize, f64, f64)>, // kept n, kept mean cost, kept mean los (year prices)
+        cases_w: usize,
+    }
+    let mut gs: Vec<G> = Vec::with_capacity(groups.len());
+    let mut year_kept = vec![(0i128, 0usize); ny];
+    for idx in groups.values() {
+        let mut per_year: Vec<Vec<usize>> = vec![Vec::new(); ny];
+        for &i in idx {
+            per_year[keyed[i].year_ix].push(i);
+        }
+        let mut kept = Vec::with_capacity(ny);
+        let mut st = Vec::with_capacity(ny);
+        let mut cases_w = 0;
+        for (yi, v) in per_year.iter_mut().enumerate() {
+            v.sort_by_key(|&i| (keyed[i].cost, i));
+            if cfg.year_weights[yi] > 0 {
+                cases_w += v.len();
+            }
+            let costs: Vec<i64> = v.iter().map(|&i| keyed[i].cost).collect();
+            let (lo, hi) = cfg.trim.bounds(&costs);
+            let k: Vec<usize> = v.iter().copied().filter(|&i| (keyed[i].cost as f64) >= lo && (keyed[i].cost as f64) <= hi).collect();
+            let s: i128 = k.iter().map(|&i| keyed[i].cost as i128).sum();
+            year_kept[yi].0 += s;
+            year_kept[yi].1 += k.len();
+            let m = if k.is_empty() { 0.0 } else { s as f64 / k.len() as f64 };
+            let l = if k.is_empty() { 0.0 } else { k.iter().map(|&i| keyed[i].los as f64).sum::<f64>() / k.len() as f64 };
+            st.push((k.len(), m, l));
+            kept.push(k);
+        }
+        gs.push(G { kept, stats: st, cases_w });
+    }
+    let all_w: Vec<(u32, Option<f64>)> = (0..ny)
+        .map(|i| (cfg.year_weights[i], if year_kept[i].1 > 0 { Some(year_kept[i].0 as f64 / year_kept[i].1 as f64 * factors[i]) } else { None }))
+        .collect();
+    let all_cost = year_weighted(&all_w).map(round_fen).ok_or("历史数据中没有可用于建立目录的病例")?;
+    if all_cost <= 0 {
+        return Err("全部病例例均费用不为正，无法计算分值".into());
+    }
+
+    // Entries.
+    let mut entries = Vec::with_capacity(groups.len());
+    let mut seq: BTreeMap<DipKind, usize> = BTreeMap::new();
+    let mut r2_all: Vec<Vec<f64>> = Vec::with_capacity(groups.len());
+    let mut r2_kept: Vec<Vec<f64>> = Vec::with_capacity(groups.len());
+    for ((gk, idx), g) in groups.iter().zip(&gs) {
+        let (kind, dx_key, proc_key, treat) = gk;
+        let n = seq.entry(*kind).or_default();
+        *n += 1;
+        let code = format!("{}{:05}", kind.prefix(), n);
+        let cost_w: Vec<(u32, Option<f64>)> =
+            (0..ny).map(|i| (cfg.year_weights[i], if g.stats[i].0 > 0 { Some(g.stats[i].1 * factors[i]) } else { None })).collect();
+        let los_w: Vec<(u32, Option<f64>)> = (0..ny).map(|i| (cfg.year_weights[i], if g.stats[i].0 > 0 { Some(g.stats[i].2) } else { None })).collect();
+        // A group whose cases all lie in zero-weight years falls back to equal weights.
+        let cost = year_weighted(&cost_w).or_else(|| year_weighted(&cost_w.iter().map(|&(_, v)| (1, v)).collect::<Vec<_>>())).unwrap_or(0.0);
+        let los = year_weighted(&los_w).or_else(|| year_weighted(&los_w.iter().map(|&(_, v)| (1, v)).collect::<Vec<_>>())).unwrap_or(0.0);
+        let cost_fen = round_fen(cost);
+        let adj_kept: Vec<f64> = g.kept.iter().enumerate().flat_map(|(yi, v)| v.iter().map(move |&i| (yi, i))).map(|(yi, i)| keyed[i].cost as f64 * factors[yi]).collect();
+        let cv = pooled_cv(&adj_kept);
+        r2_all.push(idx.iter().map(|&i| keyed[i].cost as f64 * factors[keyed[i].year_ix]).collect());
+        let kept_n = adj_kept.len();
+        let pooled_mean = if adj_kept.is_empty() { 0.0 } else { adj_kept.iter().sum::<f64>() / kept_n as f64 };
+        r2_kept.push(adj_kept);
+        // Auxiliary levels over the kept cases.
+        let kept_idx: Vec<usize> = g.kept.iter().flatten().copied().collect();
+        let activate = kept_n >= cfg.aux_min_group_cases && cv >= cfg.aux_min_cv && pooled_mean > 0.0;
+        let aux = |level_of: &dyn Fn(&Keyed) -> Option<u8>| -> Vec<AuxLevel> {
+            let mut acc: BTreeMap<u8, (usize, f64)> = BTreeMap::new();
+            for &i in &kept_idx {
+                if let Some(l) = level_of(&keyed[i]) {
+                    let e = acc.entry(l).or_default();
+                    e.0 += 1;
+                    e.1 += keyed[i].cost as f64 * factors[keyed[i].year_ix];
+                }
+            }
+            let pm = round_fen(pooled_mean);
+            acc.into_iter()
+                .map(|(level, (n, s))| {
+                    let m = round_fen(s / n as f64);
+                    let active = activate && n >= cfg.aux_min_level_cases && pm > 0;
+                    AuxLevel { level, cases: n, cost_mean: Fen(m), factor: if active { Dec4(ratio_1e4(m, pm, 1)) } else { Dec4::ONE }, active }
+                })
+                .collect()
+        };
+        let severity = aux(&|k: &Keyed| Some(k.sev));
+        let age = aux(&|k: &Keyed| k.age);
+        let name = entry_name(*kind, dx_key, proc_key, *treat, names);
+        entries.push(DipEntry {
+            code,
+            kind: *kind,
+            dx_key: dx_key.clone(),
+            proc_key: proc_key.clone(),
+            treat: *treat,
+            name,
+            cases: g.cases_w,
+            kept: kept_n,
+            cost_mean: Fen(cost_fen),
+            cost_cv: cv,
+            los_mean: los,
+            score: Dec4(ratio_1e4(cost_fen, all_cost, cfg.score_base)),
+            severity,
+            age,
+        });
+    }
+    summary.r2_untrimmed = stats::r2_of_groups(r2_all.iter().map(|v| v.as_slice()));
+    summary.r2_trimmed = stats::r2_of_groups(r2_kept.iter().map(|v| v.as_slice()));
+    let mut or_sorted: Vec<String> = or_set.into_iter().collect();
+    or_sorted.sort_unstable();
+    let data = CatalogueData { config: cfg.clone(), or_codes: or_sorted, all_cost: Fen(all_cost), entries, summary };
+    let mut cat = Catalogue::from_data(data);
+    // 入组率 of the history through the assignment rules.
+    let (mut g, mut t) = (0, 0);
+    for c in cases {
+        if !cat.data.config.years.contains(&c.year) {
+            continue;
+        }
+        t += 1;
+        if cat.assign_quiet(c).is_some() {
+            g += 1;
+        }
+    }
+    cat.data.summary.history_grouped = g;
+    cat.data.summary.history_total = t;
+    Ok(cat)
+}
+
+fn pooled_cv(xs: &[f64]) -> f64 {
+    if xs.len() < 2 {
+        return 0.0;
+    }
+    let m = xs.iter().sum::<f64>() / xs.len() as f64;
+    if m == 0.0 {
+        return 0.0;
+    }
+    (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (xs.len() - 1) as f64).sqrt() / m
+}
+
+fn entry_name(kind: DipKind, dx_key: &str, proc_key: &str, treat: TreatType, names: &Names) -> String {
+    let dx = names.dx(dx_key).unwrap_or(dx_key);
+    match kind {
+        DipKind::Comprehensive => format!("{dx}（综合病种·{}组）", treat.label_zh()),
+        _ if proc_key.is_empty() => format!("{dx}：保守治疗"),
+        _ => {
+            let px: Vec<&str> =
+                proc_key.split('+').map(|p| names.procedures.get(p).map(|s| s.as_str()).unwrap_or(p)).collect();
+            format!("{dx}：{}", px.join("+"))
+        }
+    }
+}
+
+impl Catalogue {
+    /// Builds the lookup indexes of a (deserialised) catalogue.
+    pub fn from_data(data: CatalogueData) -> Catalogue {
+        let mut exact = FxHashMap::default();
+        let mut by_dx: FxHashMap<String, Vec<usize>> = FxHashMap::default();
+        let mut comp = FxHashMap::default();
+        for (i, e) in data.entries.iter().enumerate() {
+            match e.kind {
+                DipKind::Core | DipKind::Basic => {
+                    exact.insert((e.dx_key.clone(), e.proc_key.clone()), i);
+                    by_dx.entry(e.dx_key.clone()).or_default().push(i);
+                }
+                DipKind::Comprehensive => {
+                    comp.insert((e.dx_key.clone(), e.treat), i);
+                }
+            }
+        }
+        let or_set = data.or_codes.iter().cloned().collect();
+        Catalogue { data, or_set, exact, by_dx, comp }
+    }
+
+    pub fn data(&self) -> &CatalogueData {
+        &self.data
+    }
+    pub fn entries(&self) -> &[DipEntry] {
+        &self.data.entries
+    }
+    pub fn summary(&self) -> &BuildSummary {
+        &self.data.summary
+    }
+    pub fn config(&self) -> &DipConfig {
+        &self.data.config
+    }
+    /// The combination key of a case under this catalogue's rules.
+    pub fn key(&self, diagnoses: &[String], procedures: &[String]) -> Result<CaseKey, String> {
+        case_key(diagnoses, procedures, &self.or_set, &self.data.config.proc_rule)
+    }
+    /// Types one procedure code.
+    pub fn classify(&self, code: &str) -> ProcKind {
+        classify(code, &self.or_set, &self.data.config.proc_rule)
+    }
+
+    fn find(&self, key: &CaseKey, cost: Fen, trace: Option<&mut Vec<String>>) -> Result<usize, String> {
+        let mut tr = trace;
+        let mut say = |s: String| {
+            if let Some(t) = tr.as_deref_mut() {
+                t.push(s)
+            }
+        };
+        if let Some(&i) = self.exact.get(&(key.dx_key.clone(), key.proc_key.clone())) {
+            let e = &self.data.entries[i];
+            say(format!("组合 {}｜{} 与{} {} 完全匹配", key.dx_key, if key.proc_key.is_empty() { "保守治疗" } else { &key.proc_key }, e.kind.label_zh(), e.code));
+            return Ok(i);
+        }
+        say(format!("组合 {}｜{} 不在核心/基层病种中", key.dx_key, if key.proc_key.is_empty() { "保守治疗" } else { &key.proc_key }));
+        if self.data.config.partial_match && !key.procs.is_empty() {
+            if let Some(cands) = self.by_dx.get(&key.dx_key) {
+                let mut best: Option<(usize, i64, Dec4, usize)> = None; // (matched, -|diff|, score, idx)
+                for &i in cands {
+                    let e = &self.data.entries[i];
+                    if e.proc_key.is_empty() {
+                        continue;
+                    }
+                    let ps: Vec<&str> = e.proc_key.split('+').collect();
+                    if !ps.iter().all(|p| key.procs.iter().any(|q| q == p)) {
+                        continue;
+                    }
+                    let cand = (ps.len(), -(e.cost_mean.0 - cost.0).abs(), e.score, i);
+                    let better = match best {
+                        None => true,
+                        Some(b) => (cand.0, cand.1, cand.2) > (b.0, b.1, b.2) || ((cand.0, cand.1, cand.2) == (b.0, b.1, b.2) && self.data.entries[i].code < self.data.entries[b.3].code),
+                    };
+                    if better {
+                        best = Some(cand);
+                    }
+                }
+                if let Some((m, _, _, i)) = best {
+                    let e = &self.data.entries[i];
+                    say(format!("按手术操作匹配最多原则（匹配 {m} 个；并列时取次均费用最接近、分值较高者）入{} {}", e.kind.label_zh(), e.code));
+                    return Ok(i);
+                }
+            }
+            say(format!("诊断 {} 下无手术操作组合被本病例包含的核心病种", key.dx_key));
+        }
+        if let Some(&i) = self.comp.get(&(key.category.clone(), key.treat)) {
+            let e = &self.data.entries[i];
+            say(format!("按诊断类目 {} 与治疗方式“{}”入综合病种 {}", key.category, key.treat.label_zh(), e.code));
+            return Ok(i);
+        }
+        let msg = format!("目录中无匹配病种：组合 {}｜{} 非核心病种，诊断类目 {} 下也无“{}”综合病种（新增病种，需专家评议）", key.dx_key, if key.proc_key.is_empty() { "保守治疗" } else { &key.proc_key }, key.category, key.treat.label_zh());
+        say(msg.clone());
+        Err(msg)
+    }
+
+    fn assign_quiet(&self, c: &DipCase<'_>) -> Option<usize> {
+        let key = self.key(c.diagnoses, c.procedures).ok()?;
+        self.find(&key, c.cost, None).ok()
+    }
+
+    /// Assigns a case its 病种 (core/basic first, then the core 病种 matching most procedures,
+    /// then the comprehensive 病种), with the auxiliary adjustment and a Chinese trace.
+    pub fn assign(&self, c: &DipCase<'_>) -> DipAssignment {
+        let mut trace = Vec::new();
+        let fail = |msg: String, trace: Vec<String>| DipAssignment {
+            entry: None,
+            dip_code: String::new(),
+            kind: None,
+            name: String::new(),
+            score: None,
+            aux_level: String::new(),
+            aux_factor: Dec4::ONE,
+            message: msg,
+            trace,
+        };
+        let key = match self.key(c.diagnoses, c.procedures) {
+            Ok(k) => k,
+            Err(e) => {
+                trace.push(e.clone());
+                return fail(e, trace);
+            }
+        };
+        if T_ON {
+            let types: Vec<String> = c
+                .procedures
+                .iter()
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| format!("{}({})", p.trim(), self.classify(p.trim()).label_zh()))
+                .collect();
+            trace.push(format!(
+                "主要诊断 {} → 亚目 {}，类目 {}；手术操作：{}；治疗方式：{}",
+                c.diagnoses[0].trim(),
+                key.dx_key,
+                key.category,
+                if types.is_empty() { "无".to_string() } else { types.join("、") },
+                key.treat.label_zh()
+            ));
+        }
+        let i = match self.find(&key, c.cost, Some(&mut trace)) {
+            Ok(i) => i,
+            Err(m) => return fail(m, trace),
+        };
+        let e = &self.data.entries[i];
+        let cfg = &self.data.config;
+        let sev = cfg.severity.level(c.diagnoses.get(1..).unwrap_or(&[]), c.leaving_type);
+        let age = age_band(&cfg.age_bands, c.age_years, c.age_days);
+        let sf = e.severity.iter().find(|l| l.level == sev && l.active).map(|l| l.factor).unwrap_or(Dec4::ONE);
+        let af = age.and_then(|a| e.age.iter().find(|l| l.level == a && l.active)).map(|l| l.factor).unwrap_or(Dec4::ONE);
+        let factor = sf.mul(af);
+        let aux_level = format!("S{}/A{}", sev, age.map(|a| (a + 1).to_string()).unwrap_or_else(|| "-".into()));
+        trace.push(format!(
+            "辅助目录：疾病严重程度 {} 级（系数 {}），年龄段 {}（系数 {}）→ 调整系数 {}",
+            sev,
+            sf,
+            age.map(|a| cfg.age_bands[a as usize].label.clone()).unwrap_or_else(|| "未知".into()),
+            af,
+            factor
+        ));
+        trace.push(format!("{} {} {}，分值 {}", e.kind.label_zh(), e.code, e.name, e.score));
+        DipAssignment {
+            entry: Some(i),
+            dip_code: e.code.clone(),
+            kind: Some(e.kind),
+            name: e.name.clone(),
+            score: Some(e.score),
+            aux_level,
+            aux_factor: factor,
+            message: String::new(),
+            trace,
+        }
+    }
+
+    /// `catalogue.csv`: `dip_code,kind,dx_key,proc_key,name,cases,cost_mean,cost_cv,score,treat_type,los_mean`.
+    pub fn catalogue_csv(&self) -> String {
+        let mut s = String::from("dip_code,kind,dx_key,proc_key,name,cases,cost_mean,cost_cv,score,treat_type,los_mean\n");
+        for e in &self.data.entries {
+            let _ = writeln!(
+                s,
+                "{},{},{},{},{},{},{},{:.4},{},{},{:.2}",
+                e.code,
+                e.kind.key(),
+                csv_cell(&e.dx_key),
+                csv_cell(&e.proc_key),
+                csv_cell(&e.name),
+                e.cases,
+                e.cost_mean,
+                e.cost_cv,
+                e.score,
+                e.treat.key(),
+                e.los_mean
+            );
+        }
+        s
+    }
+
+    /// `aux_severity.csv` / `aux_age.csv`: `dip_code,level,label,cases,cost_mean,factor,active`.
+    pub fn aux_csv(&self, age: bool) -> String {
+        let mut s = String::from("dip_code,level,label,cases,cost_mean,factor,active\n");
+        let cfg = &self.data.config;
+        for e in &self.data.entries {
+            let levels = if age { &e.age } else { &e.severity };
+            for l in levels {
+                let label = if age {
+                    cfg.age_bands.get(l.level as usize).map(|b| b.label.clone()).unwrap_or_default()
+                } else if cfg.severity.death_level && l.level as usize == cfg.severity.band_starts.len() + 1 {
+                    "死亡".to_string()
+                } else {
+                    format!("严重程度{}级", l.level)
+                };
+                let _ = writeln!(s, "{},{},{},{},{},{},{}", e.code, l.level, csv_cell(&label), l.cases, l.cost_mean, l.factor, if l.active { 1 } else { 0 });
+            }
+        }
+        s
+    }
+
+    /// The Chinese Markdown report: counts, coverage, 入组率, R², CV per 病种, method.
+    pub fn report_md(&self, input_notes: &[String]) -> String {
+        let d = &self.data;
+        let sm = &d.summary;
+        let cfg = &d.config;
+        let mut s = String::new();
+        let count = |k: DipKind| d.entries.iter().filter(|e| e.kind == k).count();
+        let pct = |a: usize, b: usize| if b == 0 { "—".to_string() } else { format!("{:.2}%", a as f64 * 100.0 / b as f64) };
+        let _ = writeln!(s, "# DIP 病种目录库测算报告\n");
+        let _ = writeln!(s, "## 1. 数据\n");
+        for n in input_notes {
+            let _ = writeln!(s, "- {n}");
+        }
+        let _ = writeln!(s, "- 输入病例 {}；不在历史年度内 {}；无法形成组合而剔除 {}；纳入目录测算 {}。", sm.cases_in, sm.outside_years, sm.excluded.values().sum::<usize>(), sm.catalogued);
+        for (r, n) in &sm.excluded {
+            let _ = writeln!(s, "  - {r}：{n}");
+        }
+        let _ = writeln!(s, "\n| 年度 | 年度权重 | 病例数 | 例均费用(元) | 价格调整系数 |");
+        let _ = writeln!(s, "|---|---|---|---|---|");
+        for (y, w, n, m, f) in &sm.years {
+            let _ = writeln!(s, "| {y} | {w} | {n} | {} | {f:.6} |", Fen(round_fen(*m)));
+        }
+        let _ = writeln!(s, "\n## 2. 方法（dip.md §1–§2）\n");
+        let _ = writeln!(s, "1. 组合：主要诊断取 ICD-10 亚目（前 4 位，如 K35.8）；手术操作保留“手术”与“治疗性操作”，仅当无此二类时保留“诊断性操作”，去重并排序后组合；无手术操作为“保守治疗”。");
+        let _ = writeln!(
+            s,
+            "2. 手术操作分类：在分组方案手术室手术表（or_procedures，{} 个编码）中者为“手术”；其余按 ICD-9-CM-3 章节，{} 章为“诊断性操作”（87–88 影像、89–91 诊断性检查），其他为“治疗性操作”。该规则可配置。",
+            d.or_codes.len(),
+            cfg.proc_rule.diagnostic_chapters.iter().map(|(a, b)| format!("{a}–{b}")).collect::<Vec<_>>().join("、")
+        );
+        let _ = writeln!(s, "3. 核心病种：历史期内病例数 ≥ {}（临界值）的组合；其余病例按诊断类目（前 3 位）与治疗方式（相关手术 / 治疗性操作 / 诊断性操作 / 保守治疗）聚合为综合病种；基层病种取自政策目录，各级医院同一分值。", cfg.core_threshold);
+        let _ = writeln!(
+            s,
+            "4. 分值：病种费用 = Σ 年度权重 × 当年例均费用 × 价格调整系数 ÷ Σ 年度权重（权重 {}，由远及近）；{}；裁剪：{}。分值 = 病种费用 ÷ 全部病例费用（{} 元）× {}。",
+            cfg.year_weights.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(":"),
+            cfg.inflation.describe_zh(),
+            cfg.trim.describe_zh(),
+            d.all_cost,
+            cfg.score_base
+        );
+        let _ = writeln!(
+            s,
+            "5. 辅助目录：疾病严重程度按次要诊断合并症指数分级（分段起点 {}{}），死亡病例单列一级；年龄段 {}。病种病例数 ≥ {}、变异系数 ≥ {} 且该级病例数 ≥ {} 时，该级调整系数 = 该级例均费用 ÷ 病种例均费用（历史各年价格调整后合并），否则为 1；病例的调整系数 = 严重程度系数 × 年龄系数。",
+            cfg.severity.band_starts.iter().map(|b| b.to_string()).collect::<Vec<_>>().join("/"),
+            if cfg.severity.weights.is_empty() { "；每个不同的次要诊断计 1 分".to_string() } else { format!("；{} 个次要诊断编码有权重（MCC、CC），其余计 {} 分", cfg.severity.weights.len(), cfg.severity.default_weight) },
+            cfg.age_bands.iter().map(|b| b.label.clone()).collect::<Vec<_>>().join(" / "),
+            cfg.aux_min_group_cases,
+            cfg.aux_min_cv,
+            cfg.aux_min_level_cases
+        );
+        let _ = writeln!(s, "6. 新病例入组：先完全匹配核心/基层病种；否则在同一亚目的核心病种中取手术操作被本病例包含且匹配最多者（并列取次均费用最接近、再取分值较高者）；否则入所属类目与治疗方式的综合病种；仍无则“未入组”（新增病种，需专家评议）。");
+        let _ = writeln!(s, "\n**舍入规则**：例均费用四舍五入（远离零）到分；分值 = 例均费用(分) × {} ÷ 全部病例费用(分)，整数精确计算后四舍五入保留 4 位小数；辅助系数保留 4 位小数。CV、R² 以双精度浮点计算，仅作描述。\n", cfg.score_base);
+        let _ = writeln!(s, "## 3. 目录规模\n");
+        let _ = writeln!(s, "| 类别 | 病种数 | 历史病例数 | 占比 |");
+        let _ = writeln!(s, "|---|---|---|---|");
+        let _ = writeln!(s, "| 核心病种 | {} | {} | {} |", count(DipKind::Core), sm.core_cases, pct(sm.core_cases, sm.catalogued));
+        let _ = writeln!(s, "| 基层病种 | {} | {} | {} |", count(DipKind::Basic), sm.basic_cases, pct(sm.basic_cases, sm.catalogued));
+        let _ = writeln!(s, "| 综合病种 | {} | {} | {} |", count(DipKind::Comprehensive), sm.comprehensive_cases, pct(sm.comprehensive_cases, sm.catalogued));
+        let _ = writeln!(s, "| 合计 | {} | {} | 100% |", d.entries.len(), sm.catalogued);
+        let cov = sm.core_cases + sm.basic_cases;
+        let _ = writeln!(
+            s,
+            "\n- 不同组合数：{}。核心（含基层）病种覆盖病例 {}，{}（规范要求 > 85%）。",
+            sm.combinations,
+            pct(cov, sm.catalogued),
+            if sm.catalogued > 0 && cov as f64 / sm.catalogued as f64 > 0.85 { "满足" } else { "未满足，可考虑降低临界值" }
+        );
+        if !sm.basic_missing.is_empty() {
+            let _ = writeln!(s, "- 基层病种目录中 {} 个组合在历史数据中无病例，未列入目录：{}", sm.basic_missing.len(), sm.basic_missing.iter().map(|(a, b)| format!("{a}｜{b}")).collect::<Vec<_>>().join("，"));
+        }
+        let _ = writeln!(s, "\n## 4. 入组率与分组效能\n");
+        let _ = writeln!(s, "- 历史病例入组率（按新病例入组规则重新入组）：{} / {} = {}。", sm.history_grouped, sm.history_total, pct(sm.history_grouped, sm.history_total));
+        let _ = writeln!(s, "- R²（价格调整后费用，组 = 病种）：未裁剪 {:.4}，裁剪后 {:.4}。", sm.r2_untrimmed, sm.r2_trimmed);
+        let _ = writeln!(s, "\n## 5. 病种费用变异系数（CV）\n");
+        for kind in [DipKind::Core, DipKind::Basic, DipKind::Comprehensive] {
+            let mut cvs: Vec<f64> = d.entries.iter().filter(|e| e.kind == kind && e.kept >= 2).map(|e| e.cost_cv).collect();
+            if cvs.is_empty() {
+                continue;
+            }
+            cvs.sort_by(|a, b| a.total_cmp(b));
+            let q = |p: f64| cvs[((cvs.len() - 1) as f64 * p).round() as usize];
+            let over = cvs.iter().filter(|&&c| c > 1.0).count();
+            let _ = writeln!(s, "- {}：中位数 {:.4}，P90 {:.4}，最大 {:.4}；CV > 1 的病种 {} 个。", kind.label_zh(), q(0.5), q(0.9), q(1.0), over);
+        }
+        let _ = writeln!(s, "\n变异系数最高的 20 个病种（病例数 ≥ {}）：\n", cfg.core_threshold);
+        let mut v: Vec<&DipEntry> = d.entries.iter().filter(|e| e.kept >= cfg.core_threshold).collect();
+        v.sort_by(|a, b| b.cost_cv.total_cmp(&a.cost_cv).then(a.code.cmp(&b.code)));
+        let _ = writeln!(s, "| 病种 | 类别 | 名称 | 病例数 | 例均费用(元) | CV | 分值 |");
+        let _ = writeln!(s, "|---|---|---|---|---|---|---|");
+        for e in v.iter().take(20) {
+            let _ = writeln!(s, "| {} | {} | {} | {} | {} | {:.4} | {} |", e.code, e.kind.label_zh(), e.name, e.cases, e.cost_mean, e.cost_cv, e.score);
+        }
+        let _ = writeln!(s, "\n每个病种的 CV 见 catalogue.csv 的 cost_cv 列；辅助目录见 aux_severity.csv、aux_age.csv。");
+        s
+    }
+}
+
+/// Trace lines are always collected by [`Catalogue::assign`] (cheap); kept as a constant to make
+/// the choice explicit.
+const T_ON: bool = true;
