@@ -227,7 +227,6 @@ pub(crate) struct Compiled {
     pub mdcs: Vec<Mdc>,
     pub checks: Vec<(String, Cond)>,
     pub codes: FxHashMap<Box<str>, u32>,
-    pub code_strs: Vec<Box<str>>,
     pub sets: Vec<NamedSet>,
     pub tagmaps: Vec<TagMap>,
     /// Per code id: interned exclusion-table id of the MCC row, NONE when not an MCC.
@@ -600,7 +599,6 @@ pub(crate) fn compile(raw: &RawScheme, t: &Tables) -> Result<Compiled, SchemeErr
         mdcs,
         checks,
         codes: cx.codes,
-        code_strs: cx.code_strs,
         sets: cx.sets,
         tagmaps: cx.tagmaps,
         mcc,

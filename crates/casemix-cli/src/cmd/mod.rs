@@ -2,6 +2,7 @@
 
 pub mod common;
 pub mod explain;
+pub mod group;
 pub mod price;
 pub mod settle;
 pub mod simulate;
