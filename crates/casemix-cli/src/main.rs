@@ -22,6 +22,8 @@ struct Cli {
 enum Command {
     /// 解释单个病例的分组过程 (explain the grouping of one case)
     Explain(cmd::explain::Args),
+    /// 生成合成统筹区数据 (generate a synthetic pooling region)
+    Synth(cmd::synth::Args),
     /// 病例计算点数与支付 (price cases)
     Price(cmd::price::Args),
     /// 月度结算与年终清算 (monthly and annual settlement)
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match cli.command {
         Command::Explain(a) => cmd::explain::run(a),
+        Command::Synth(a) => cmd::synth::run(a),
         Command::Price(a) => cmd::price::run(a),
         Command::Settle(a) => cmd::settle::run(a),
         Command::Simulate(a) => cmd::simulate::run(a),

@@ -5,3 +5,4 @@ pub mod explain;
 pub mod price;
 pub mod settle;
 pub mod simulate;
+pub mod synth;
