@@ -30,6 +30,12 @@ enum Command {
     Settle(cmd::settle::Args),
     /// 政策模拟 (policy simulation)
     Simulate(cmd::simulate::Args),
+    /// 结算清单前置质控 (settlement-list quality control)
+    Qc(cmd::qc::Args),
+    /// 智能审核 (intelligent audit)
+    Audit(cmd::audit::Args),
+    /// 审核复核与扣款 (review flags into deductions)
+    Review(cmd::review::Args),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +46,9 @@ fn main() -> ExitCode {
         Command::Price(a) => cmd::price::run(a),
         Command::Settle(a) => cmd::settle::run(a),
         Command::Simulate(a) => cmd::simulate::run(a),
+        Command::Qc(a) => cmd::qc::run(a),
+        Command::Audit(a) => cmd::audit::run(a),
+        Command::Review(a) => cmd::review::run(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

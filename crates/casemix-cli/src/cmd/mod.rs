@@ -6,3 +6,6 @@ pub mod price;
 pub mod settle;
 pub mod simulate;
 pub mod synth;
+pub mod qc;
+pub mod audit;
+pub mod review;
