@@ -127,8 +127,11 @@ impl RateTable {
                 errors.push(RateError { line, column: code_col.into(), message: "分组编码为空".into() });
                 continue;
             }
-            let mean = match Fen::parse_yuan(get(Some(c_mean))) {
+            let mean_text = get(Some(c_mean));
+            let mean = match Fen::parse_yuan(mean_text) {
                 Ok(f) if f.0 >= 0 => f,
+                // a group without history (e.g. weight taken from its ADRG): mean derived below
+                _ if mean_text.is_empty() => Fen(-1),
                 _ => {
                     errors.push(RateError { line, column: "cost_mean".into(), message: format!("次均费用“{}”不是有效金额", get(Some(c_mean))) });
                     continue;
@@ -149,8 +152,10 @@ impl RateTable {
                 continue;
             }
             let cases: i128 = get(c_cases).parse().unwrap_or(0);
-            sum_cost += cases * mean.0 as i128;
-            sum_cases += cases;
+            if mean.0 >= 0 {
+                sum_cost += cases * mean.0 as i128;
+                sum_cases += cases;
+            }
             groups.push(GroupRate {
                 code,
                 name: get(c_name).to_string(),
@@ -163,6 +168,12 @@ impl RateTable {
             return Err(errors);
         }
         let all_case_mean = if sum_cases > 0 { Fen(div_round_half_up(sum_cost, sum_cases) as i64) } else { Fen::ZERO };
+        // groups without a mean cost: mean = base points ÷ scale × all-case mean (the RW
+        // definition, payment.md §1.5), rounded half-up to the fen
+        let scale = if source == RateSource::DipCatalogue { Decimal::ONE_HUNDRED } else { scale };
+        for g in groups.iter_mut().filter(|g| g.mean_cost.0 < 0) {
+            g.mean_cost = crate::price::fen_of_yuan(g.base_points / scale * crate::price::yuan_of_fen(all_case_mean));
+        }
         Ok(RateTable::from_groups(source, groups, all_case_mean))
     }
 }
@@ -255,6 +266,10 @@ mod tests {
         // all-case mean = (10×10000 + 30×5000) ÷ 40 = 6250.00 yuan
         assert_eq!(r.all_case_mean, Fen(625000));
         assert_eq!(r.get("BB11"), Some(1));
+        // a group without history takes mean = points ÷ 100 × all-case mean = 0.8 × 6250 = 5000
+        let t2 = format!("{t}CC11,丙,CC1,0,,,,0.8000,80.00,adrg_fallback\n");
+        let r2 = RateTable::from_weights_csv(&t2, Decimal::from(100)).unwrap();
+        assert_eq!(r2.groups[2].mean_cost, Fen(500_000));
         let bad = RateTable::from_weights_csv("drg,cost_mean\nX,abc\n", Decimal::ONE).unwrap_err();
         assert!(bad[0].message.contains("缺少列") || bad[0].message.contains("金额"));
     }
