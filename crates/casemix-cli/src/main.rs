@@ -22,6 +22,10 @@ struct Cli {
 enum Command {
     /// 解释单个病例的分组过程 (explain the grouping of one case)
     Explain(cmd::explain::Args),
+    /// 由历史数据测算 DRG 权重与 DIP 病种分值 (calibrate weights and DIP catalogue from history)
+    Calibrate(cmd::calibrate::Args),
+    /// DIP 病种分组 (DIP grouping)
+    Dip(cmd::dip::Args),
     /// 生成合成统筹区数据 (generate a synthetic pooling region)
     Synth(cmd::synth::Args),
     /// 病例计算点数与支付 (price cases)
@@ -42,6 +46,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match cli.command {
         Command::Explain(a) => cmd::explain::run(a),
+        Command::Calibrate(a) => cmd::calibrate::run(a),
+        Command::Dip(a) => cmd::dip::run(a),
         Command::Synth(a) => cmd::synth::run(a),
         Command::Price(a) => cmd::price::run(a),
         Command::Settle(a) => cmd::settle::run(a),

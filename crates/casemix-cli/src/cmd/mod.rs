@@ -1,6 +1,8 @@
 //! One module per subcommand. Each exposes `Args` (clap) and `run(Args) -> Result<(), String>`.
 
 pub mod common;
+pub mod calibrate;
+pub mod dip;
 pub mod explain;
 pub mod price;
 pub mod settle;
