@@ -505,13 +505,12 @@ pub fn settle(input: &SettleInput, period: Period) -> Settlement {
                                         *v / *avg
                                     };
                                     let r = r.round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero);
-                                    s.notes.push(format!(
-                                        "{}：档内平均 {} ÷ 本院 {} → {}",
-                                        if ind.name.is_empty() { &ind.key } else { &ind.name },
-                                        if ind.lower_is_better { avg.round_dp(6).normalize() } else { v.normalize() },
-                                        if ind.lower_is_better { v.normalize() } else { avg.round_dp(6).normalize() },
-                                        r.normalize()
-                                    ));
+                                    let name = if ind.name.is_empty() { &ind.key } else { &ind.name };
+                                    s.notes.push(if ind.lower_is_better {
+                                        format!("{name}：档内平均 {} ÷ 本院 {} → {}", avg.round_dp(6).normalize(), v.normalize(), r.normalize())
+                                    } else {
+                                        format!("{name}：本院 {} ÷ 档内平均 {} → {}", v.normalize(), avg.round_dp(6).normalize(), r.normalize())
+                                    });
                                     ratios.push(r);
                                 }
                                 k = match cl.combine {
