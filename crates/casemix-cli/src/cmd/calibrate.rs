@@ -168,6 +168,8 @@ enum RowOut<'g> {
     Outside,
 }
 
+const BATCH: usize = 16_384;
+
 fn threads(n: Option<usize>) -> usize {
     n.unwrap_or_else(|| std::thread::available_parallelism().map(|x| x.get()).unwrap_or(1)).max(1)
 }
@@ -180,13 +182,17 @@ pub(crate) fn load_history<'g>(h: &HistoryArgs, groupers: &[&'g Grouper], keep_c
     for path in &h.history {
         let mut rdr = RecordReader::open(path, &ReadOptions::default()).map_err(|e| format!("{}：{e}", path.display()))?;
         let schema = rdr.schema().map_err(|e| format!("{}：{e}", path.display()))?;
-        let mut batch = Vec::new();
+        // Read batch k+1 on this thread while the workers parse and group batch k.
+        let mut pending: Vec<casemix_io::RawRow> = Vec::new();
+        let got = rdr.fill_batch(&mut pending, BATCH).map_err(|e| format!("{}：{e}", path.display()))?;
         let mut n_file = 0usize;
-        while rdr.fill_batch(&mut batch, 16_384).map_err(|e| format!("{}：{e}", path.display()))? > 0 {
-            n_file += batch.len();
-            let chunk = batch.len().div_ceil(nt);
-            let parts: Vec<Vec<RowOut<'g>>> = std::thread::scope(|s| {
-                let hs: Vec<_> = batch
+        let mut more = got > 0;
+        while more {
+            n_file += pending.len();
+            let mut next = Vec::new();
+            let (read, parts) = std::thread::scope(|s| {
+                let chunk = pending.len().div_ceil(nt).max(1);
+                let hs: Vec<_> = pending
                     .chunks(chunk)
                     .map(|rows| {
                         let schema = &schema;
@@ -200,8 +206,12 @@ pub(crate) fn load_history<'g>(h: &HistoryArgs, groupers: &[&'g Grouper], keep_c
                         })
                     })
                     .collect();
-                hs.into_iter().map(|j| j.join().expect("worker thread")).collect()
+                let read = rdr.fill_batch(&mut next, BATCH);
+                let parts: Vec<Vec<RowOut<'g>>> = hs.into_iter().map(|j| j.join().expect("worker thread")).collect();
+                (read, parts)
             });
+            more = read.map_err(|e| format!("{}：{e}", path.display()))? > 0;
+            pending = next;
             for r in parts.into_iter().flatten() {
                 match r {
                     RowOut::Case(mut c, hosp) => {
