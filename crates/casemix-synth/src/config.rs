@@ -184,14 +184,14 @@ pub struct CostModel {
 impl Default for CostModel {
     fn default() -> Self {
         CostModel {
-            base_median_fen: 520_000.0,
+            base_median_fen: 405_000.0,
             surgical_factor: 2.6,
             interventional_factor: 1.9,
             severity_factor: [1.75, 1.3, 1.0, 1.15],
             sigma_cost: [0.42, 0.45, 0.55],
             sigma_los: [0.45, 0.5, 0.5],
             rho_cost_los: 0.6,
-            base_los: [9.0, 6.0, 7.5],
+            base_los: [8.2, 5.4, 6.8],
             severity_los: [1.5, 1.2, 1.0, 1.1],
             adrg_sigma: 0.35,
             level_cost: [1.3, 1.12, 0.85, 0.6],

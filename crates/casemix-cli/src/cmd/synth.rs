@@ -65,6 +65,12 @@ impl<W: Write> Sink for Progress<'_, W> {
     fn label(&mut self, l: &Label) -> Result<(), String> {
         self.inner.label(l)
     }
+    fn renders_csv(&self) -> bool {
+        self.inner.renders_csv()
+    }
+    fn rendered(&mut self, r: &casemix_synth::write::Rendered) -> Result<(), String> {
+        self.inner.rendered(r)
+    }
     fn progress(&mut self, year: i32, month: u32, lists: u64) {
         if self.last.elapsed().as_secs_f64() >= 2.0 {
             self.last = Instant::now();
