@@ -107,7 +107,12 @@ const SNIFF_LEN: u64 = 64 * 1024;
 const CSV_BUFFER: usize = 256 * 1024;
 
 enum Source {
-    Csv { rdr: csv::Reader<Box<dyn Read + Send>>, scratch: Vec<u8> },
+    Csv {
+        rdr: csv::Reader<Box<dyn Read + Send>>,
+        scratch: Vec<u8>,
+        /// Reader position (byte, line) after the previous record.
+        last: (u64, u64),
+    },
     Jsonl { rdr: BufReader<Box<dyn Read + Send>>, line: u64, buf: Vec<u8>, pending: Option<RawRow> },
     Xlsx { rows: std::vec::IntoIter<(u64, Vec<String>)> },
 }
@@ -182,7 +187,7 @@ impl RecordReader {
                     .buffer_capacity(CSV_BUFFER)
                     .from_reader(stream);
                 RecordReader {
-                    source: Source::Csv { rdr, scratch: Vec::new() },
+                    source: Source::Csv { rdr, scratch: Vec::new(), last: (0, 1) },
                     format,
                     encoding,
                     gbk_fallback,
@@ -330,27 +335,34 @@ impl RecordReader {
     /// Reads the next record into `row` (reusing its allocations). `false` at the end.
     pub fn read_row(&mut self, row: &mut RawRow) -> Result<bool, IoError> {
         match &mut self.source {
-            Source::Csv { rdr, scratch } => {
+            Source::Csv { rdr, scratch, last } => {
                 let mut br: ByteRecord = std::mem::take(&mut row.cells).into_byte_record();
                 loop {
                     if !rdr.read_byte_record(&mut br)? {
                         row.cells = StringRecord::from_byte_record(br).unwrap_or_default();
                         return Ok(false);
                     }
+                    let pos = rdr.position();
+                    let (bytes, lines) = (pos.byte() - last.0, pos.line() - last.1);
+                    let line_before = last.1;
+                    *last = (pos.byte(), pos.line());
                     let n = br.len();
                     if n > 0 && br[n - 1].last() == Some(&b'\r') {
+                        // CRLF line end. (A quoted last cell that itself ends in `\r` in an LF
+                        // file loses that `\r` too: a documented corner.)
+                        if n == 1 && br[0].len() == 1 && bytes - lines == 1 {
+                            continue; // a blank CRLF line: one `\r` besides the `\n`s consumed
+                        }
                         scratch.clear();
                         scratch.extend_from_slice(&br[n - 1][..br[n - 1].len() - 1]);
                         br.truncate(n - 1);
                         br.push_field(scratch);
                     }
-                    if n == 1 && br[0].is_empty() {
-                        continue; // a blank CRLF line
-                    }
                     // The reader has consumed the record's terminating `\n`; the lines the
                     // record spans are the `\n`s inside its (quoted) cells.
-                    let inner = br.as_slice().iter().filter(|b| **b == b'\n').count() as u64;
-                    row.line = rdr.position().line().saturating_sub(1 + inner);
+                    let inner = memchr::memchr_iter(b'\n', br.as_slice()).count() as u64;
+                    // (`max`: a quote left open at the end of the file swallows the final `\n`.)
+                    row.line = last.1.saturating_sub(1 + inner).max(line_before);
                     break;
                 }
                 match StringRecord::from_byte_record(br) {
