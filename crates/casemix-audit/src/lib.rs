@@ -113,8 +113,7 @@ impl AuditRule {
             AuditRule::DuplicateList | AuditRule::LowStandardAdmission => Action::NotPaid,
             AuditRule::SplitAdmission => Action::MergeInto,
             AuditRule::Upcoding => Action::Regroup,
-            AuditRule::CostShifting => Action::Deduct,
-            AuditRule::UnderProvision => Action::FeeForService,
+            AuditRule::CostShifting | AuditRule::UnderProvision => Action::Amount,
             AuditRule::OverlongStay | AuditRule::UnplannedReadmission | AuditRule::LowRiskDeath => Action::Note,
         }
     }
@@ -520,7 +519,10 @@ fn rule_under_provision(cx: &mut Ctx<'_>, i: usize) {
     );
     let j = json!({"core_fees": yuan(core), "core_at_pct": yuan(core_cut), "core_median": yuan(med_core), "los_days": los,
         "los_at_pct": los_cut, "low_core": low_core, "short_stay": short, "pct": cfg.under_core_pct});
-    cx.flag(i, AuditRule::UnderProvision, Vec::new(), clamp_score(score), ev, j, String::new(), l.total());
+    // amount at stake: the core treatment not provided (median − case core fees), or for a short
+    // stay the shortfall against the group's median cost
+    let amount = if low_core { med_core - core } else { Fen((gs.cost_pct(50) - l.total()).0.max(0)) };
+    cx.flag(i, AuditRule::UnderProvision, Vec::new(), clamp_score(score), ev, j, String::new(), amount);
 }
 
 /// 超长住院: LOS above 60 days.

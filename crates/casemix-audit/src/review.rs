@@ -16,10 +16,9 @@ pub enum Action {
     MergeInto,
     /// 按核定病组重新结算: repriced at DRG `target` (the group the resources justify).
     Regroup,
-    /// 扣减: `amount` yuan deducted (cost shifted to outpatient/pharmacy claims paid by the fund).
-    Deduct,
-    /// 按项目结算: paid fee-for-service instead of by group (under-provision).
-    FeeForService,
+    /// 扣款: `amount` yuan deducted (cost shifted to outpatient/pharmacy claims paid by the fund;
+    /// the value of the core treatment not provided).
+    Amount,
     /// 仅记录: quality finding without payment consequence (overlong stay, readmission, death).
     Note,
 }
@@ -30,13 +29,12 @@ impl Action {
             Action::NotPaid => "not_paid",
             Action::MergeInto => "merge_into",
             Action::Regroup => "regroup",
-            Action::Deduct => "deduct",
-            Action::FeeForService => "fee_for_service",
+            Action::Amount => "amount",
             Action::Note => "note",
         }
     }
     pub fn from_key(s: &str) -> Option<Action> {
-        [Action::NotPaid, Action::MergeInto, Action::Regroup, Action::Deduct, Action::FeeForService, Action::Note]
+        [Action::NotPaid, Action::MergeInto, Action::Regroup, Action::Amount, Action::Note]
             .into_iter()
             .find(|a| a.key() == s)
     }

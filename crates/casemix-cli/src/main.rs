@@ -29,12 +29,24 @@ enum Command {
     Group(cmd::group::Args),
     /// 解释单个病例的分组过程 (explain the grouping of one case)
     Explain(cmd::explain::Args),
+    /// 由历史数据测算 DRG 权重与 DIP 病种分值 (calibrate weights and DIP catalogue from history)
+    Calibrate(cmd::calibrate::Args),
+    /// DIP 病种分组 (DIP grouping)
+    Dip(cmd::dip::Args),
+    /// 生成合成统筹区数据 (generate a synthetic pooling region)
+    Synth(cmd::synth::Args),
     /// 病例计算点数与支付 (price cases)
     Price(cmd::price::Args),
     /// 月度结算与年终清算 (monthly and annual settlement)
     Settle(cmd::settle::Args),
     /// 政策模拟 (policy simulation)
     Simulate(cmd::simulate::Args),
+    /// 结算清单前置质控 (settlement-list quality control)
+    Qc(cmd::qc::Args),
+    /// 智能审核 (intelligent audit)
+    Audit(cmd::audit::Args),
+    /// 审核复核与扣款 (review flags into deductions)
+    Review(cmd::review::Args),
 }
 
 fn main() -> ExitCode {
@@ -42,9 +54,15 @@ fn main() -> ExitCode {
     let r = match cli.command {
         Command::Group(a) => cmd::group::run(a),
         Command::Explain(a) => cmd::explain::run(a),
+        Command::Calibrate(a) => cmd::calibrate::run(a),
+        Command::Dip(a) => cmd::dip::run(a),
+        Command::Synth(a) => cmd::synth::run(a),
         Command::Price(a) => cmd::price::run(a),
         Command::Settle(a) => cmd::settle::run(a),
         Command::Simulate(a) => cmd::simulate::run(a),
+        Command::Qc(a) => cmd::qc::run(a),
+        Command::Audit(a) => cmd::audit::run(a),
+        Command::Review(a) => cmd::review::run(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

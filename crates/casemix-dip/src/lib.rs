@@ -155,6 +155,11 @@ impl Default for SeverityRule {
 impl SeverityRule {
     /// Level of a case (0 = no relevant secondary diagnosis).
     pub fn level(&self, secondary: &[String], leaving_type: Option<i64>) -> u8 {
+        self.level_with(secondary, leaving_type, &|d| self.weights.get(d).copied())
+    }
+
+    /// [`SeverityRule::level`] with a faster lookup of the weights (e.g. a hash map of them).
+    pub fn level_with(&self, secondary: &[String], leaving_type: Option<i64>, weight: &dyn Fn(&str) -> Option<u32>) -> u8 {
         if self.death_level && leaving_type == Some(5) {
             return self.band_starts.len() as u8 + 1;
         }
@@ -166,7 +171,7 @@ impl SeverityRule {
                 continue;
             }
             seen.push(d);
-            index += self.weights.get(d).copied().unwrap_or(self.default_weight);
+            index += weight(d).unwrap_or(self.default_weight);
         }
         self.band_starts.iter().filter(|&&b| index >= b).count() as u8
     }
@@ -350,6 +355,10 @@ pub struct BuildSummary {
     pub years: Vec<(i32, u32, usize, f64, f64)>,
     pub r2_untrimmed: f64,
     pub r2_trimmed: f64,
+    /// R² of the kept cases when each case is predicted by 病种 mean × its auxiliary factor
+    /// (pooled, price-adjusted): how much the auxiliary catalogue adds.
+    #[serde(default)]
+    pub r2_aux: f64,
     /// History cases [`Catalogue::assign`] puts into a 病种 / all history cases in the years.
     pub history_grouped: usize,
     pub history_total: usize,
@@ -375,12 +384,13 @@ pub struct CatalogueData {
 pub struct Catalogue {
     data: CatalogueData,
     or_set: FxHashSet<String>,
-    /// (dx_key, proc_key) → entry (core/basic).
-    exact: FxHashMap<(String, String), usize>,
+    /// dx_key → proc_key → entry (core/basic).
+    exact: FxHashMap<String, FxHashMap<String, usize>>,
     /// dx_key → core/basic entries.
     by_dx: FxHashMap<String, Vec<usize>>,
-    /// (category, treat) → comprehensive entry.
-    comp: FxHashMap<(String, TreatType), usize>,
+    /// category → comprehensive entry per treatment type (index = `TreatType as usize`).
+    comp: FxHashMap<String, [Option<usize>; 4]>,
+    sev_w: FxHashMap<String, u32>,
 }
 
 /// Where a case went.
@@ -437,8 +447,8 @@ pub fn case_key(diagnoses: &[String], procedures: &[String], or_set: &FxHashSet<
         None if !rest.is_empty() => format!("{category}.{}", &rest[..1]),
         None => category.clone(),
     };
-    let mut main: BTreeSet<&str> = BTreeSet::new();
-    let mut diag: BTreeSet<&str> = BTreeSet::new();
+    let mut main: Vec<&str> = Vec::with_capacity(procedures.len());
+    let mut diag: Vec<&str> = Vec::new();
     let (mut has_s, mut has_t) = (false, false);
     for p in procedures {
         let p = p.trim();
@@ -448,26 +458,28 @@ pub fn case_key(diagnoses: &[String], procedures: &[String], or_set: &FxHashSet<
         match classify(p, or_set, rule) {
             ProcKind::Surgery => {
                 has_s = true;
-                main.insert(p);
+                main.push(p);
             }
             ProcKind::Therapeutic => {
                 has_t = true;
-                main.insert(p);
+                main.push(p);
             }
             ProcKind::Diagnostic => {
-                diag.insert(p);
+                diag.push(p);
             }
         }
     }
-    let (procs, treat) = if has_s {
+    let (mut procs, treat) = if has_s {
         (main, TreatType::Surgery)
     } else if has_t {
         (main, TreatType::Therapeutic)
     } else if !diag.is_empty() {
         (diag, TreatType::Diagnostic)
     } else {
-        (BTreeSet::new(), TreatType::Conservative)
+        (Vec::new(), TreatType::Conservative)
     };
+    procs.sort_unstable();
+    procs.dedup();
     let procs: Vec<String> = procs.into_iter().map(str::to_string).collect();
     let proc_key = procs.join("+");
     Ok(CaseKey { dx_key, category, procs, proc_key, treat })
@@ -516,6 +528,7 @@ pub fn build(
     }
     let ny = cfg.years.len();
     let or_set: FxHashSet<String> = or_codes.iter().cloned().collect();
+    let sev_w: FxHashMap<&str, u32> = cfg.severity.weights.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     let mut summary = BuildSummary { cases_in: cases.len(), ..Default::default() };
     let mut keyed: Vec<Keyed> = Vec::with_capacity(cases.len());
     let mut raw = vec![(0i128, 0usize); ny];
@@ -528,7 +541,7 @@ pub fn build(
             Ok(key) => {
                 raw[yi].0 += c.cost.0 as i128;
                 raw[yi].1 += 1;
-                let sev = cfg.severity.level(c.diagnoses.get(1..).unwrap_or(&[]), c.leaving_type);
+                let sev = cfg.severity.level_with(c.diagnoses.get(1..).unwrap_or(&[]), c.leaving_type, &|d| sev_w.get(d).copied());
                 let age = age_band(&cfg.age_bands, c.age_years, c.age_days);
                 keyed.push(Keyed { year_ix: yi, key, cost: c.cost.0, los: c.los, sev, age });
             }
@@ -552,16 +565,26 @@ pub fn build(
 
     // Group key per case: (kind, dx_key or category, proc_key, treat).
     type GKey = (DipKind, String, String, TreatType);
-    let mut groups: BTreeMap<GKey, Vec<usize>> = BTreeMap::new();
-    for (i, k) in keyed.iter().enumerate() {
-        let n = combos[&(k.key.dx_key.as_str(), k.key.proc_key.as_str())];
-        let gk = if basic.contains(&(k.key.dx_key.as_str(), k.key.proc_key.as_str())) {
+    // The group of each distinct combination, then the cases of each group.
+    let mut combo_group: FxHashMap<(&str, &str), GKey> = FxHashMap::default();
+    for k in &keyed {
+        let ck = (k.key.dx_key.as_str(), k.key.proc_key.as_str());
+        if combo_group.contains_key(&ck) {
+            continue;
+        }
+        let n = combos[&ck];
+        let gk = if basic.contains(&ck) {
             (DipKind::Basic, k.key.dx_key.clone(), k.key.proc_key.clone(), k.key.treat)
         } else if n >= cfg.core_threshold {
             (DipKind::Core, k.key.dx_key.clone(), k.key.proc_key.clone(), k.key.treat)
         } else {
             (DipKind::Comprehensive, k.key.category.clone(), String::new(), k.key.treat)
         };
+        combo_group.insert(ck, gk);
+    }
+    let mut groups: BTreeMap<&GKey, Vec<usize>> = BTreeMap::new();
+    for (i, k) in keyed.iter().enumerate() {
+        let gk = &combo_group[&(k.key.dx_key.as_str(), k.key.proc_key.as_str())];
         match gk.0 {
             DipKind::Core => summary.core_cases += 1,
             DipKind::Basic => summary.basic_cases += 1,
@@ -617,6 +640,7 @@ pub fn build(
     let mut seq: BTreeMap<DipKind, usize> = BTreeMap::new();
     let mut r2_all: Vec<Vec<f64>> = Vec::with_capacity(groups.len());
     let mut r2_kept: Vec<Vec<f64>> = Vec::with_capacity(groups.len());
+    let mut aux_ss = (0.0f64, 0.0f64, 0.0f64, 0usize); // Σ residual², Σx, Σx², n
     for ((gk, idx), g) in groups.iter().zip(&gs) {
         let (kind, dx_key, proc_key, treat) = gk;
         let n = seq.entry(*kind).or_default();
@@ -658,6 +682,18 @@ pub fn build(
         };
         let severity = aux(&|k: &Keyed| Some(k.sev));
         let age = aux(&|k: &Keyed| k.age);
+        {
+            let f = |v: &[AuxLevel], l: Option<u8>| l.and_then(|l| v.iter().find(|x| x.level == l)).map(|x| x.factor).unwrap_or(Dec4::ONE);
+            for &i in &kept_idx {
+                let k = &keyed[i];
+                let x = k.cost as f64 * factors[k.year_ix];
+                let pred = pooled_mean * f(&severity, Some(k.sev)).mul(f(&age, k.age)).to_f64();
+                aux_ss.0 += (x - pred).powi(2);
+                aux_ss.1 += x;
+                aux_ss.2 += x * x;
+                aux_ss.3 += 1;
+            }
+        }
         let name = entry_name(*kind, dx_key, proc_key, *treat, names);
         entries.push(DipEntry {
             code,
@@ -678,23 +714,19 @@ pub fn build(
     }
     summary.r2_untrimmed = stats::r2_of_groups(r2_all.iter().map(|v| v.as_slice()));
     summary.r2_trimmed = stats::r2_of_groups(r2_kept.iter().map(|v| v.as_slice()));
+    if aux_ss.3 > 0 {
+        let n = aux_ss.3 as f64;
+        let sst = aux_ss.2 - aux_ss.1 * aux_ss.1 / n;
+        summary.r2_aux = if sst > 0.0 { 1.0 - aux_ss.0 / sst } else { 0.0 };
+    }
     let mut or_sorted: Vec<String> = or_set.into_iter().collect();
     or_sorted.sort_unstable();
     let data = CatalogueData { config: cfg.clone(), or_codes: or_sorted, all_cost: Fen(all_cost), entries, summary };
     let mut cat = Catalogue::from_data(data);
-    // 入组率 of the history through the assignment rules.
-    let (mut g, mut t) = (0, 0);
-    for c in cases {
-        if !cat.data.config.years.contains(&c.year) {
-            continue;
-        }
-        t += 1;
-        if cat.assign_quiet(c).is_some() {
-            g += 1;
-        }
-    }
+    // 入组率 of the history through the assignment rules (cases without a key are not grouped).
+    let g = keyed.iter().filter(|k| cat.find(&k.key, Fen(k.cost), None).is_ok()).count();
     cat.data.summary.history_grouped = g;
-    cat.data.summary.history_total = t;
+    cat.data.summary.history_total = cases.len() - cat.data.summary.outside_years;
     Ok(cat)
 }
 
@@ -712,7 +744,7 @@ fn pooled_cv(xs: &[f64]) -> f64 {
 fn entry_name(kind: DipKind, dx_key: &str, proc_key: &str, treat: TreatType, names: &Names) -> String {
     let dx = names.dx(dx_key).unwrap_or(dx_key);
     match kind {
-        DipKind::Comprehensive => format!("{dx}（综合病种·{}组）", treat.label_zh()),
+        DipKind::Comprehensive => format!("{dx_key} {dx}等（综合病种·{}组）", treat.label_zh()),
         _ if proc_key.is_empty() => format!("{dx}：保守治疗"),
         _ => {
             let px: Vec<&str> =
@@ -731,16 +763,17 @@ impl Catalogue {
         for (i, e) in data.entries.iter().enumerate() {
             match e.kind {
                 DipKind::Core | DipKind::Basic => {
-                    exact.insert((e.dx_key.clone(), e.proc_key.clone()), i);
+                    exact.entry(e.dx_key.clone()).or_insert_with(FxHashMap::default).insert(e.proc_key.clone(), i);
                     by_dx.entry(e.dx_key.clone()).or_default().push(i);
                 }
                 DipKind::Comprehensive => {
-                    comp.insert((e.dx_key.clone(), e.treat), i);
+                    comp.entry(e.dx_key.clone()).or_insert([None; 4])[e.treat as usize] = Some(i);
                 }
             }
         }
         let or_set = data.or_codes.iter().cloned().collect();
-        Catalogue { data, or_set, exact, by_dx, comp }
+        let sev_w = data.config.severity.weights.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        Catalogue { data, or_set, exact, by_dx, comp, sev_w }
     }
 
     pub fn data(&self) -> &CatalogueData {
@@ -766,17 +799,17 @@ impl Catalogue {
 
     fn find(&self, key: &CaseKey, cost: Fen, trace: Option<&mut Vec<String>>) -> Result<usize, String> {
         let mut tr = trace;
-        let mut say = |s: String| {
+        let mut say = |s: &dyn Fn() -> String| {
             if let Some(t) = tr.as_deref_mut() {
-                t.push(s)
+                t.push(s())
             }
         };
-        if let Some(&i) = self.exact.get(&(key.dx_key.clone(), key.proc_key.clone())) {
+        if let Some(&i) = self.exact.get(key.dx_key.as_str()).and_then(|m| m.get(key.proc_key.as_str())) {
             let e = &self.data.entries[i];
-            say(format!("组合 {}｜{} 与{} {} 完全匹配", key.dx_key, if key.proc_key.is_empty() { "保守治疗" } else { &key.proc_key }, e.kind.label_zh(), e.code));
+            say(&|| format!("组合 {}｜{} 与{} {} 完全匹配", key.dx_key, if key.proc_key.is_empty() { "保守治疗" } else { &key.proc_key }, e.kind.label_zh(), e.code));
             return Ok(i);
         }
-        say(format!("组合 {}｜{} 不在核心/基层病种中", key.dx_key, if key.proc_key.is_empty() { "保守治疗" } else { &key.proc_key }));
+        say(&|| format!("组合 {}｜{} 不在核心/基层病种中", key.dx_key, if key.proc_key.is_empty() { "保守治疗" } else { &key.proc_key }));
         if self.data.config.partial_match && !key.procs.is_empty() {
             if let Some(cands) = self.by_dx.get(&key.dx_key) {
                 let mut best: Option<(usize, i64, Dec4, usize)> = None; // (matched, -|diff|, score, idx)
@@ -800,25 +833,20 @@ impl Catalogue {
                 }
                 if let Some((m, _, _, i)) = best {
                     let e = &self.data.entries[i];
-                    say(format!("按手术操作匹配最多原则（匹配 {m} 个；并列时取次均费用最接近、分值较高者）入{} {}", e.kind.label_zh(), e.code));
+                    say(&|| format!("按手术操作匹配最多原则（匹配 {m} 个；并列时取次均费用最接近、分值较高者）入{} {}", e.kind.label_zh(), e.code));
                     return Ok(i);
                 }
             }
-            say(format!("诊断 {} 下无手术操作组合被本病例包含的核心病种", key.dx_key));
+            say(&|| format!("诊断 {} 下无手术操作组合被本病例包含的核心病种", key.dx_key));
         }
-        if let Some(&i) = self.comp.get(&(key.category.clone(), key.treat)) {
+        if let Some(i) = self.comp.get(key.category.as_str()).and_then(|a| a[key.treat as usize]) {
             let e = &self.data.entries[i];
-            say(format!("按诊断类目 {} 与治疗方式“{}”入综合病种 {}", key.category, key.treat.label_zh(), e.code));
+            say(&|| format!("按诊断类目 {} 与治疗方式“{}”入综合病种 {}", key.category, key.treat.label_zh(), e.code));
             return Ok(i);
         }
         let msg = format!("目录中无匹配病种：组合 {}｜{} 非核心病种，诊断类目 {} 下也无“{}”综合病种（新增病种，需专家评议）", key.dx_key, if key.proc_key.is_empty() { "保守治疗" } else { &key.proc_key }, key.category, key.treat.label_zh());
-        say(msg.clone());
+        say(&|| msg.clone());
         Err(msg)
-    }
-
-    fn assign_quiet(&self, c: &DipCase<'_>) -> Option<usize> {
-        let key = self.key(c.diagnoses, c.procedures).ok()?;
-        self.find(&key, c.cost, None).ok()
     }
 
     /// Assigns a case its 病种 (core/basic first, then the core 病种 matching most procedures,
@@ -865,7 +893,7 @@ impl Catalogue {
         };
         let e = &self.data.entries[i];
         let cfg = &self.data.config;
-        let sev = cfg.severity.level(c.diagnoses.get(1..).unwrap_or(&[]), c.leaving_type);
+        let sev = cfg.severity.level_with(c.diagnoses.get(1..).unwrap_or(&[]), c.leaving_type, &|d| self.sev_w.get(d).copied());
         let age = age_band(&cfg.age_bands, c.age_years, c.age_days);
         let sf = e.severity.iter().find(|l| l.level == sev && l.active).map(|l| l.factor).unwrap_or(Dec4::ONE);
         let af = age.and_then(|a| e.age.iter().find(|l| l.level == a && l.active)).map(|l| l.factor).unwrap_or(Dec4::ONE);
@@ -1008,7 +1036,7 @@ impl Catalogue {
         }
         let _ = writeln!(s, "\n## 4. 入组率与分组效能\n");
         let _ = writeln!(s, "- 历史病例入组率（按新病例入组规则重新入组）：{} / {} = {}。", sm.history_grouped, sm.history_total, pct(sm.history_grouped, sm.history_total));
-        let _ = writeln!(s, "- R²（价格调整后费用，组 = 病种）：未裁剪 {:.4}，裁剪后 {:.4}。", sm.r2_untrimmed, sm.r2_trimmed);
+        let _ = writeln!(s, "- R²（价格调整后费用，组 = 病种）：未裁剪 {:.4}，裁剪后 {:.4}；以“病种例均 × 辅助目录系数”为预测值时 {:.4}。", sm.r2_untrimmed, sm.r2_trimmed, sm.r2_aux);
         let _ = writeln!(s, "\n## 5. 病种费用变异系数（CV）\n");
         for kind in [DipKind::Core, DipKind::Basic, DipKind::Comprehensive] {
             let mut cvs: Vec<f64> = d.entries.iter().filter(|e| e.kind == kind && e.kept >= 2).map(|e| e.cost_cv).collect();

@@ -107,7 +107,12 @@ const SNIFF_LEN: u64 = 64 * 1024;
 const CSV_BUFFER: usize = 256 * 1024;
 
 enum Source {
-    Csv { rdr: csv::Reader<Box<dyn Read + Send>> },
+    Csv {
+        rdr: csv::Reader<Box<dyn Read + Send>>,
+        scratch: Vec<u8>,
+        /// Reader position (byte, line) after the previous record.
+        last: (u64, u64),
+    },
     Jsonl { rdr: BufReader<Box<dyn Read + Send>>, line: u64, buf: Vec<u8>, pending: Option<RawRow> },
     Xlsx { rows: std::vec::IntoIter<(u64, Vec<String>)> },
 }
@@ -170,14 +175,19 @@ impl RecordReader {
         };
         let mut me = match format {
             Format::Csv => {
+                // Records end at `\n` only (a `\r` before it is stripped from the last cell), and
+                // a final `\n` is appended so that every record, the last one too, is terminated:
+                // then the reader's line count after a record tells the record's physical line.
+                let stream: Box<dyn Read + Send> = Box::new(stream.chain(Cursor::new(b"\n")));
                 let rdr = csv::ReaderBuilder::new()
                     .has_headers(false)
                     .flexible(true)
                     .delimiter(opts.delimiter)
+                    .terminator(csv::Terminator::Any(b'\n'))
                     .buffer_capacity(CSV_BUFFER)
                     .from_reader(stream);
                 RecordReader {
-                    source: Source::Csv { rdr },
+                    source: Source::Csv { rdr, scratch: Vec::new(), last: (0, 1) },
                     format,
                     encoding,
                     gbk_fallback,
@@ -325,13 +335,36 @@ impl RecordReader {
     /// Reads the next record into `row` (reusing its allocations). `false` at the end.
     pub fn read_row(&mut self, row: &mut RawRow) -> Result<bool, IoError> {
         match &mut self.source {
-            Source::Csv { rdr } => {
+            Source::Csv { rdr, scratch, last } => {
                 let mut br: ByteRecord = std::mem::take(&mut row.cells).into_byte_record();
-                if !rdr.read_byte_record(&mut br)? {
-                    row.cells = StringRecord::from_byte_record(br).unwrap_or_default();
-                    return Ok(false);
+                loop {
+                    if !rdr.read_byte_record(&mut br)? {
+                        row.cells = StringRecord::from_byte_record(br).unwrap_or_default();
+                        return Ok(false);
+                    }
+                    let pos = rdr.position();
+                    let (bytes, lines) = (pos.byte() - last.0, pos.line() - last.1);
+                    let line_before = last.1;
+                    *last = (pos.byte(), pos.line());
+                    let n = br.len();
+                    if n > 0 && br[n - 1].last() == Some(&b'\r') {
+                        // CRLF line end. (A quoted last cell that itself ends in `\r` in an LF
+                        // file loses that `\r` too: a documented corner.)
+                        if n == 1 && br[0].len() == 1 && bytes - lines == 1 {
+                            continue; // a blank CRLF line: one `\r` besides the `\n`s consumed
+                        }
+                        scratch.clear();
+                        scratch.extend_from_slice(&br[n - 1][..br[n - 1].len() - 1]);
+                        br.truncate(n - 1);
+                        br.push_field(scratch);
+                    }
+                    // The reader has consumed the record's terminating `\n`; the lines the
+                    // record spans are the `\n`s inside its (quoted) cells.
+                    let inner = memchr::memchr_iter(b'\n', br.as_slice()).count() as u64;
+                    // (`max`: a quote left open at the end of the file swallows the final `\n`.)
+                    row.line = last.1.saturating_sub(1 + inner).max(line_before);
+                    break;
                 }
-                row.line = br.position().map(|p| p.line()).unwrap_or(0);
                 match StringRecord::from_byte_record(br) {
                     Ok(s) => {
                         row.cells = s;

@@ -24,6 +24,8 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Col {
     Field(Field),
+    /// `diagnoses` / `procedures`: split here with an exact capacity (same result as `set_field`).
+    CodeList(Field),
     /// Index into `extra_names`.
     Extra(usize),
 }
@@ -40,6 +42,7 @@ enum Kind {
 pub struct Schema {
     headers: StringRecord,
     kind: Kind,
+    keep_extra: bool,
 }
 
 fn resolve_headers<T: Copy + PartialEq>(
@@ -79,6 +82,7 @@ impl Schema {
             .iter()
             .enumerate()
             .map(|(i, r)| match r {
+                Some(f @ (Field::Diagnoses | Field::Procedures)) => Col::CodeList(*f),
                 Some(f) => Col::Field(*f),
                 None => {
                     extra_names.push(headers[i].trim_start_matches('\u{feff}').trim().to_string());
@@ -87,12 +91,20 @@ impl Schema {
             })
             .collect();
         let list_id_col = resolved.iter().position(|r| *r == Some(Field::ListId));
-        Ok(Schema { headers: headers.clone(), kind: Kind::Table { cols, extra_names, list_id_col } })
+        Ok(Schema { headers: headers.clone(), kind: Kind::Table { cols, extra_names, list_id_col }, keep_extra: true })
+    }
+
+    /// Whether unknown columns are copied into [`SettlementList::extra`] (default `true`). A caller
+    /// that passes the input columns through from [`RawRow::cells`] itself may turn this off and
+    /// save two allocations per extra cell.
+    pub fn with_extra(mut self, keep: bool) -> Schema {
+        self.keep_extra = keep;
+        self
     }
 
     /// The schema of JSON Lines input: each line is an object whose keys are headers.
     pub fn json() -> Schema {
-        Schema { headers: StringRecord::new(), kind: Kind::Json }
+        Schema { headers: StringRecord::new(), kind: Kind::Json, keep_extra: true }
     }
 
     /// The header row this schema was built from (empty for JSON Lines).
@@ -107,7 +119,7 @@ impl Schema {
     /// Column index (0-based) of a field in the header, if present.
     pub fn column_of(&self, field: Field) -> Option<usize> {
         match &self.kind {
-            Kind::Table { cols, .. } => cols.iter().position(|c| *c == Col::Field(field)),
+            Kind::Table { cols, .. } => cols.iter().position(|c| *c == Col::Field(field) || *c == Col::CodeList(field)),
             Kind::Json => None,
         }
     }
@@ -118,7 +130,7 @@ impl Schema {
             Kind::Table { cols, .. } => cols
                 .iter()
                 .map(|c| match c {
-                    Col::Field(f) => Some(*f),
+                    Col::Field(f) | Col::CodeList(f) => Some(*f),
                     Col::Extra(_) => None,
                 })
                 .collect(),
@@ -152,7 +164,8 @@ impl Schema {
                     ));
                 }
                 let mut l = SettlementList::default();
-                if !extra_names.is_empty() {
+                let keep_extra = self.keep_extra && !extra_names.is_empty();
+                if keep_extra {
                     l.extra.reserve_exact(extra_names.len());
                 }
                 let mut errs = FieldErrors::default();
@@ -165,14 +178,32 @@ impl Schema {
                                 }
                             }
                         }
-                        Col::Extra(j) => l.extra.push((extra_names[j].clone(), cell.to_string())),
+                        Col::CodeList(f) => {
+                            let v = if f == Field::Diagnoses { &mut l.diagnoses } else { &mut l.procedures };
+                            split_codes(cell, v);
+                        }
+                        Col::Extra(j) => {
+                            if keep_extra {
+                                l.extra.push((extra_names[j].clone(), cell.to_string()))
+                            }
+                        }
                     }
                 }
                 finish(l, row.line, errs)
             }
-            Kind::Json => parse_json_list(row),
+            Kind::Json => parse_json_list(row, self.keep_extra),
         }
     }
+}
+
+/// `a|b|c` → codes, each trimmed; an empty (all-space) cell is no code at all. Same result as
+/// `SettlementList::set_field` for a code list.
+fn split_codes(cell: &str, out: &mut Vec<String>) {
+    if cell.trim().is_empty() {
+        return;
+    }
+    out.reserve_exact(cell.bytes().filter(|b| *b == b'|').count() + 1);
+    out.extend(cell.split('|').map(|c| c.trim().to_string()));
 }
 
 #[derive(Default)]
@@ -292,7 +323,7 @@ fn json_object(id_key: &str, row: &RawRow) -> Result<JsonObject, Rejection> {
     })
 }
 
-fn parse_json_list(row: &RawRow) -> Result<SettlementList, Rejection> {
+fn parse_json_list(row: &RawRow, keep_extra: bool) -> Result<SettlementList, Rejection> {
     let obj = json_object("list_id", row)?;
     let id_text = obj
         .0
@@ -335,7 +366,11 @@ fn parse_json_list(row: &RawRow) -> Result<SettlementList, Rejection> {
                     }
                 }
             }
-            None => l.extra.push((k.clone(), text.into_owned())),
+            None => {
+                if keep_extra {
+                    l.extra.push((k.clone(), text.into_owned()))
+                }
+            }
         }
     }
     finish(l, row.line, errs)

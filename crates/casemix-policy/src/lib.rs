@@ -41,11 +41,17 @@ pub fn parse(text: &str) -> Result<Policy, Vec<PolicyError>> {
 /// Applies `key=value` changes (dotted paths, e.g. `coefficients.level.三级甲等=1.05`) to the
 /// TOML, then reads and validates it.
 pub fn parse_with_changes(text: &str, changes: &[(String, String)]) -> Result<Policy, Vec<PolicyError>> {
-    let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| vec![toml_error(&e)])?;
+    let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| vec![toml_error(&e, text)])?;
     for (k, v) in changes {
         apply_change(&mut table, k, v).map_err(|m| vec![err(k.clone(), m)])?;
     }
-    let policy: Policy = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| vec![toml_error(&e)])?;
+    if changes.is_empty() {
+        // spans point into the text: deserialise from it so errors carry the line and section
+        let policy: Policy = toml::from_str(text).map_err(|e: toml::de::Error| vec![toml_error(&e, text)])?;
+        let errors = validate(&policy);
+        return if errors.is_empty() { Ok(policy) } else { Err(errors) };
+    }
+    let policy: Policy = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| vec![toml_error(&e, "")])?;
     let errors = validate(&policy);
     if errors.is_empty() {
         Ok(policy)
@@ -54,13 +60,30 @@ pub fn parse_with_changes(text: &str, changes: &[(String, String)]) -> Result<Po
     }
 }
 
-fn toml_error(e: &toml::de::Error) -> PolicyError {
+fn toml_error(e: &toml::de::Error, text: &str) -> PolicyError {
     let msg = e.message().to_string();
-    let key = msg
-        .split('`')
-        .nth(1)
-        .map(str::to_string)
-        .unwrap_or_else(|| "(文件)".to_string());
+    let leaf = msg.split('`').nth(1).map(str::to_string);
+    // the section ([table] / [[array]]) the error lies in, and its line
+    let (section, line) = match e.span() {
+        Some(sp) if sp.start <= text.len() => {
+            let before = &text[..sp.start];
+            let line = before.matches('\n').count() + 1;
+            let section = before
+                .lines()
+                .rev()
+                .map(str::trim)
+                .find(|l| l.starts_with('['))
+                .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+            (section, Some(line))
+        }
+        _ => (None, None),
+    };
+    let key = match (section, leaf) {
+        (Some(s), Some(l)) if !l.contains(' ') => format!("{s}.{l}"),
+        (_, Some(l)) => l,
+        (Some(s), None) => s,
+        (None, None) => "(文件)".to_string(),
+    };
     let zh = if msg.contains("unknown field") {
         format!("未知的参数名（拼写错误？）：{msg}")
     } else if msg.contains("missing field") {
@@ -70,7 +93,7 @@ fn toml_error(e: &toml::de::Error) -> PolicyError {
     } else {
         format!("政策文件无法解析：{msg}")
     };
-    let span = e.span().map(|s| format!("（位置 {}..{}）", s.start, s.end)).unwrap_or_default();
+    let span = line.map(|l| format!("（第 {l} 行）")).unwrap_or_default();
     err(key, format!("{zh}{span}"))
 }
 
@@ -369,7 +392,8 @@ adjustment_fund_share = 0.05
         assert!(e[0].message.contains("比例"));
         let e = parse(&MIN.replace("adjustment_fund_share", "adjustmnt_fund_share")).unwrap_err();
         assert!(e[0].message.contains("未知的参数名"), "{:?}", e);
-        assert!(e[0].key.contains("adjustmnt_fund_share"), "{:?}", e);
+        assert_eq!(e[0].key, "budget.adjustmnt_fund_share", "{:?}", e);
+        assert!(e[0].message.contains("第 8 行"), "{:?}", e);
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub struct RateTable {
     index: FxHashMap<String, u32>,
     /// All-case mean cost (全部病例次均费用), for fee-for-service points.
     pub all_case_mean: Fen,
+    /// Groups listed without a weight or score (待定); their cases take the fallback.
+    pub unrated: Vec<String>,
 }
 
 /// A problem in a rates file: line (1-based, header = 1), column and a Chinese message.
@@ -56,7 +58,7 @@ impl RateTable {
     /// Builds a table from groups; the all-case mean is given (fen).
     pub fn from_groups(source: RateSource, groups: Vec<GroupRate>, all_case_mean: Fen) -> RateTable {
         let index = groups.iter().enumerate().map(|(i, g)| (g.code.clone(), i as u32)).collect();
-        RateTable { source, groups, index, all_case_mean }
+        RateTable { source, groups, index, all_case_mean, unrated: Vec::new() }
     }
 
     pub fn get(&self, code: &str) -> Option<u32> {
@@ -111,6 +113,7 @@ impl RateTable {
         let (c_code, c_mean) = (c_code.unwrap(), c_mean.unwrap());
         let mut groups = Vec::new();
         let mut seen = FxHashMap::default();
+        let mut unrated = Vec::new();
         let (mut sum_cost, mut sum_cases) = (0i128, 0i128);
         for (i, rec) in rdr.records().enumerate() {
             let line = i as u64 + 2;
@@ -127,14 +130,22 @@ impl RateTable {
                 errors.push(RateError { line, column: code_col.into(), message: "分组编码为空".into() });
                 continue;
             }
-            let mean = match Fen::parse_yuan(get(Some(c_mean))) {
+            let mean_text = get(Some(c_mean));
+            let mean = match Fen::parse_yuan(mean_text) {
                 Ok(f) if f.0 >= 0 => f,
+                // a group without history (e.g. weight taken from its ADRG): mean derived below
+                _ if mean_text.is_empty() => Fen(-1),
                 _ => {
                     errors.push(RateError { line, column: "cost_mean".into(), message: format!("次均费用“{}”不是有效金额", get(Some(c_mean))) });
                     continue;
                 }
             };
             let pts_text = get(c_points);
+            if pts_text.is_empty() && get(c_rw).is_empty() {
+                // no weight yet (e.g. source = no_data, 待定): cases of this group fall back
+                unrated.push(code);
+                continue;
+            }
             let base = if !pts_text.is_empty() {
                 Decimal::from_str(pts_text).ok()
             } else {
@@ -149,8 +160,10 @@ impl RateTable {
                 continue;
             }
             let cases: i128 = get(c_cases).parse().unwrap_or(0);
-            sum_cost += cases * mean.0 as i128;
-            sum_cases += cases;
+            if mean.0 >= 0 {
+                sum_cost += cases * mean.0 as i128;
+                sum_cases += cases;
+            }
             groups.push(GroupRate {
                 code,
                 name: get(c_name).to_string(),
@@ -163,7 +176,15 @@ impl RateTable {
             return Err(errors);
         }
         let all_case_mean = if sum_cases > 0 { Fen(div_round_half_up(sum_cost, sum_cases) as i64) } else { Fen::ZERO };
-        Ok(RateTable::from_groups(source, groups, all_case_mean))
+        // groups without a mean cost: mean = base points ÷ scale × all-case mean (the RW
+        // definition, payment.md §1.5), rounded half-up to the fen
+        let scale = if source == RateSource::DipCatalogue { Decimal::ONE_HUNDRED } else { scale };
+        for g in groups.iter_mut().filter(|g| g.mean_cost.0 < 0) {
+            g.mean_cost = crate::price::fen_of_yuan(g.base_points / scale * crate::price::yuan_of_fen(all_case_mean));
+        }
+        let mut t = RateTable::from_groups(source, groups, all_case_mean);
+        t.unrated = unrated;
+        Ok(t)
     }
 }
 
@@ -255,6 +276,12 @@ mod tests {
         // all-case mean = (10×10000 + 30×5000) ÷ 40 = 6250.00 yuan
         assert_eq!(r.all_case_mean, Fen(625000));
         assert_eq!(r.get("BB11"), Some(1));
+        // a group without history takes mean = points ÷ 100 × all-case mean = 0.8 × 6250 = 5000
+        let t2 = format!("{t}CC11,丙,CC1,0,,,,0.8000,80.00,adrg_fallback\nDD11,丁,DD1,0,,,,,,no_data\n");
+        let r2 = RateTable::from_weights_csv(&t2, Decimal::from(100)).unwrap();
+        assert_eq!(r2.groups[2].mean_cost, Fen(500_000));
+        // no weight at all: not priced by group (fallback), listed as unrated
+        assert_eq!((r2.get("DD11"), r2.unrated.clone()), (None, vec!["DD11".to_string()]));
         let bad = RateTable::from_weights_csv("drg,cost_mean\nX,abc\n", Decimal::ONE).unwrap_err();
         assert!(bad[0].message.contains("缺少列") || bad[0].message.contains("金额"));
     }

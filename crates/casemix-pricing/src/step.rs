@@ -160,7 +160,7 @@ impl Step {
             Step::Cost { case_cost, eligible } => format!("病例费用 {case_cost} 元（用于倍率判定），符合范围费用 {eligible} 元"),
             Step::NotPaid => "审核确认不予支付（或分解住院已并入另一次住院），本次住院不计点数".into(),
             Step::Ungrouped => "未入组或分组失败，转按兜底方式支付".into(),
-            Step::GroupUnknown => "分组不在权重/病种目录中，转按兜底方式支付".into(),
+            Step::GroupUnknown => "分组不在权重/病种目录中或尚无权重（待定），转按兜底方式支付".into(),
             Step::HospitalUnknown => "医院不在医院名录中，采用默认系数".into(),
             Step::FallbackFfs { eligible } => format!("按项目付费：支付符合范围费用 {eligible} 元"),
             Step::FallbackPoints { case_cost, all_case_mean, scale, discount, points } => format!(

@@ -67,6 +67,10 @@ pub struct HospitalStatement {
     pub floating_rate: Decimal,
     pub retention_ratio: Option<Decimal>,
     pub assessment_score: Option<Decimal>,
+    /// Year end: Σ of the monthly net payments already made (已预拨), when computed.
+    pub advances_paid: Option<Fen>,
+    /// Year end: net payment − advances paid (清算应补拨, negative = to recover).
+    pub balance_due: Option<Fen>,
     pub methods: BTreeMap<&'static str, u64>,
     pub outliers: BTreeMap<&'static str, u64>,
     /// Chinese notes (clearing steps, deposit rule, missing data).
@@ -211,7 +215,7 @@ pub fn settle(input: &SettleInput, period: Period) -> Settlement {
     // 1. the cases of the period
     let mut sel: Vec<usize> = Vec::new();
     for (i, c) in input.cases.iter().enumerate() {
-        let in_period = c.year == year && matches!(period, Period::Year) || c.year == year && period == Period::Month(c.month);
+        let in_period = c.year == year && (period == Period::Year || period == Period::Month(c.month));
         if !in_period {
             if c.year != year {
                 rejections.push(Rejection {
@@ -505,13 +509,12 @@ pub fn settle(input: &SettleInput, period: Period) -> Settlement {
                                         *v / *avg
                                     };
                                     let r = r.round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero);
-                                    s.notes.push(format!(
-                                        "{}：档内平均 {} ÷ 本院 {} → {}",
-                                        if ind.name.is_empty() { &ind.key } else { &ind.name },
-                                        if ind.lower_is_better { avg.round_dp(6).normalize() } else { v.normalize() },
-                                        if ind.lower_is_better { v.normalize() } else { avg.round_dp(6).normalize() },
-                                        r.normalize()
-                                    ));
+                                    let name = if ind.name.is_empty() { &ind.key } else { &ind.name };
+                                    s.notes.push(if ind.lower_is_better {
+                                        format!("{name}：档内平均 {} ÷ 本院 {} → {}", avg.round_dp(6).normalize(), v.normalize(), r.normalize())
+                                    } else {
+                                        format!("{name}：本院 {} ÷ 档内平均 {} → {}", v.normalize(), avg.round_dp(6).normalize(), r.normalize())
+                                    });
                                     ratios.push(r);
                                 }
                                 k = match cl.combine {
@@ -621,6 +624,23 @@ pub fn settle(input: &SettleInput, period: Period) -> Settlement {
         .collect();
     let _ = POINTS_UNIT;
     Settlement { period, statements, summary, cases, rejections }
+}
+
+/// Sets each hospital's advances (Σ net payments of the monthly settlements) and the balance due
+/// at year end (net payment − advances), with a note.
+pub fn apply_advances(year: &mut Settlement, months: &[Settlement]) {
+    let mut paid: BTreeMap<&str, Fen> = BTreeMap::new();
+    for m in months {
+        for s in &m.statements {
+            *paid.entry(s.hospital_code.as_str()).or_default() += s.net_payment;
+        }
+    }
+    for s in &mut year.statements {
+        let a = paid.get(s.hospital_code.as_str()).copied().unwrap_or(Fen::ZERO);
+        s.advances_paid = Some(a);
+        s.balance_due = Some(s.net_payment - a);
+        s.notes.push(format!("年度应拨付 {} − 已按月预拨 {a} = 清算应补拨 {}", s.net_payment, s.net_payment - a));
+    }
 }
 
 /// Per-hospital difference between two settlements (policy simulation).

@@ -427,3 +427,21 @@ cap_share = 0.2
         }
     }
 }
+
+#[test]
+fn year_end_balance_due_after_monthly_advances() {
+    let p = parse(BASE).unwrap();
+    let cases = region_cases();
+    let mut year = run(&p, &cases, &[], &BTreeMap::new(), Period::Year);
+    let months: Vec<Settlement> = (1..=12).map(|m| run(&p, &cases, &[], &BTreeMap::new(), Period::Month(m))).collect();
+    apply_advances(&mut year, &months);
+    // all cases are in March; March's budget (833334 − 66667 = 766667 fen distributable) is less
+    // than the 4050000 fen paid at cost, so March paid: H1 (2800000 + 500000) less 5% deposit
+    // (165000) = 3135000; H3 750000 − 37500 = 712500; H2 nothing.
+    let h1 = get(&year, "H1");
+    assert_eq!(h1.advances_paid, Some(Fen(3_135_000)));
+    // year net H1 (deposit fully returned at default score 100): 3237143 + 2800000 + 500000 = 6537143
+    assert_eq!(h1.net_payment, Fen(6_537_143));
+    assert_eq!(h1.balance_due, Some(Fen(6_537_143 - 3_135_000)));
+    assert_eq!(get(&year, "H2").advances_paid, Some(Fen::ZERO));
+}

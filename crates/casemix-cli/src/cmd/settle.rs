@@ -140,7 +140,7 @@ fn status_ok(status: Option<&str>) -> bool {
         None => true,
         Some(s) => {
             let s = s.to_ascii_lowercase();
-            !(s.contains("无法") || s.contains("不通过") || s.contains("失败") || s.contains("error") || s.contains("fail") || s.contains("invalid"))
+            !(s.contains("无法") || s.contains("未入组") || s.contains("不通过") || s.contains("失败") || s.contains("error") || s.contains("fail") || s.contains("invalid"))
         }
     }
 }
@@ -196,7 +196,28 @@ pub fn case_input(l: &SettlementList, model: Model) -> Result<CaseInput, (String
 
 /// Reads grouped cases through casemix-io; bad records become rejections.
 pub fn load_cases(path: &Path, model: Model) -> Result<(Vec<CaseInput>, Vec<Reject>), String> {
-    let (lists, rej) = casemix_io::read_settlements(path, &casemix_io::ReadOptions::default()).map_err(|e| format!("无法读取病例文件 {}：{e}", path.display()))?;
+    let opts = casemix_io::ReadOptions::default();
+    let read = casemix_io::read_settlements(path, &opts);
+    // `casemix dip group --full` appends an `id` column after `list_id`; both name the list id,
+    // which the reader refuses as a duplicate header. Rename the appended one and read again.
+    let read = match read {
+        Err(e) if e.to_string().contains("重复") => {
+            let bytes = std::fs::read(path).map_err(|e| format!("无法读取病例文件 {}：{e}", path.display()))?;
+            let end = bytes.iter().position(|&b| b == b'\n').unwrap_or(bytes.len());
+            let header = String::from_utf8_lossy(&bytes[..end]).to_string();
+            let cols: Vec<&str> = header.trim_end_matches('\r').split(',').collect();
+            if cols.iter().any(|c| c.trim_start_matches('\u{feff}') == "list_id") && cols.contains(&"id") {
+                let fixed: Vec<&str> = cols.iter().map(|c| if *c == "id" { "group_list_id" } else { c }).collect();
+                let mut b = fixed.join(",").into_bytes();
+                b.extend_from_slice(&bytes[end..]);
+                casemix_io::read_settlements_from_bytes(&b, Some(casemix_io::Format::Csv), &opts)
+            } else {
+                Err(e)
+            }
+        }
+        r => r,
+    };
+    let (lists, rej) = read.map_err(|e| format!("无法读取病例文件 {}：{e}", path.display()))?;
     let mut rejects: Vec<Reject> =
         rej.into_iter().map(|r| Reject { line: r.line, list_id: r.list_id, field: r.field, rule: r.rule, message: r.message }).collect();
     let mut cases = Vec::with_capacity(lists.len());
@@ -572,7 +593,8 @@ pub fn write_outputs(dir: &Path, st: &Settlement, l: &Loaded) -> Result<(), Stri
         w.write_record([r.line.to_string(), r.list_id.clone(), r.field.clone(), r.rule.clone(), r.message.clone()]).map_err(csv_err)?;
     }
     for r in &st.rejections {
-        w.write_record([String::new(), r.list_id.clone(), "hospital_code".into(), r.rule.to_string(), r.message.clone()]).map_err(csv_err)?;
+        let field = if r.rule == "out_of_year" { "discharge_time" } else { "hospital_code" };
+        w.write_record([String::new(), r.list_id.clone(), field.into(), r.rule.to_string(), r.message.clone()]).map_err(csv_err)?;
     }
     w.flush().map_err(csv_err)?;
     // statement.xlsx: statements (English keys + Chinese labels row), summary

@@ -1,0 +1,67 @@
+//! Exact integer apportionment of fen amounts.
+
+use casemix_model::Fen;
+
+/// Splits `total` fen into parts proportional to integer `weights`, exactly: each part is
+/// ⌊total·wᵢ/W⌋ and the remaining fen go one each to the parts with the largest remainders
+/// (ties: lower index first). Σ parts = total. Zero weights get zero. All weights zero → all to
+/// the first part.
+pub fn apportion<const N: usize>(total: Fen, weights: &[u64; N]) -> [Fen; N] {
+    let mut out = [Fen::ZERO; N];
+    let w: u128 = weights.iter().map(|&x| x as u128).sum();
+    if N == 0 {
+        return out;
+    }
+    if w == 0 || total.0 <= 0 {
+        out[0] = total;
+        return out;
+    }
+    let t = total.0 as u128;
+    let mut rem = [0u128; N];
+    let mut given: u128 = 0;
+    for i in 0..N {
+        let p = t * weights[i] as u128;
+        out[i] = Fen((p / w) as i64);
+        rem[i] = p % w;
+        given += p / w;
+    }
+    let mut left = (t - given) as usize; // < N
+    if left > 0 {
+        let mut order: Vec<usize> = (0..N).filter(|&i| weights[i] > 0).collect();
+        order.sort_by(|&a, &b| rem[b].cmp(&rem[a]).then(a.cmp(&b)));
+        for &i in order.iter().cycle() {
+            if left == 0 {
+                break;
+            }
+            out[i].0 += 1;
+            left -= 1;
+        }
+    }
+    out
+}
+
+/// ⌊amount · num / den⌋ in fen (rounding down, stated).
+pub fn share(amount: Fen, num: u64, den: u64) -> Fen {
+    if den == 0 || amount.0 <= 0 {
+        return Fen::ZERO;
+    }
+    Fen(((amount.0 as u128 * num as u128) / den as u128) as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn apportion_is_exact() {
+        // 100 fen by 1:1:1 → 33,33,33 + 1 to the first largest remainder (all equal → index 0)
+        assert_eq!(apportion(Fen(100), &[1, 1, 1]), [Fen(34), Fen(33), Fen(33)]);
+        // 1001 by 1:0:3 → ⌊250.25⌋=250, 0, ⌊750.75⌋=750, one fen left → largest remainder is index 2
+        assert_eq!(apportion(Fen(1001), &[1, 0, 3]), [Fen(250), Fen(0), Fen(751)]);
+        assert_eq!(apportion(Fen(5), &[0, 0]), [Fen(5), Fen(0)]);
+    }
+    #[test]
+    fn share_rounds_down() {
+        // 999 × 7/10 = 699.3 → 699
+        assert_eq!(share(Fen(999), 7, 10), Fen(699));
+    }
+}
