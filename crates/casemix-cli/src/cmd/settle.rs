@@ -306,7 +306,7 @@ impl Loaded {
     }
 }
 
-pub const STATEMENT_COLUMNS: [&str; 22] = [
+pub const STATEMENT_COLUMNS: [&str; 24] = [
     "hospital_code",
     "cases",
     "total_points",
@@ -329,9 +329,11 @@ pub const STATEMENT_COLUMNS: [&str; 22] = [
     "others_paid",
     "fund_payment",
     "assessment_score",
+    "advances_paid",
+    "balance_due",
 ];
 
-pub const STATEMENT_LABELS_ZH: [&str; 22] = [
+pub const STATEMENT_LABELS_ZH: [&str; 24] = [
     "医院编码",
     "病例数",
     "总点数",
@@ -354,6 +356,8 @@ pub const STATEMENT_LABELS_ZH: [&str; 22] = [
     "个人及其他已付",
     "基金应付",
     "考核得分",
+    "已按月预拨",
+    "清算应补拨",
 ];
 
 fn dec_s(d: &Decimal) -> String {
@@ -387,6 +391,8 @@ pub fn statement_row(s: &HospitalStatement) -> Vec<String> {
         s.others_paid.to_string(),
         s.fund_payment.to_string(),
         opt_s(&s.assessment_score),
+        s.advances_paid.map(|f| f.to_string()).unwrap_or_default(),
+        s.balance_due.map(|f| f.to_string()).unwrap_or_default(),
     ]
 }
 
@@ -416,6 +422,8 @@ fn xlsx_row(s: &HospitalStatement) -> Vec<casemix_io::XlsxCell> {
         f(s.others_paid),
         f(s.fund_payment),
         C::Text(opt_s(&s.assessment_score)),
+        s.advances_paid.map(f).unwrap_or(C::Empty),
+        s.balance_due.map(f).unwrap_or(C::Empty),
     ]
 }
 
@@ -498,6 +506,10 @@ pub fn statement_html(st: &Settlement, h: &HospitalStatement) -> String {
     row(&mut o, "应拨付金额（元）", h.net_payment.to_string());
     row(&mut o, "其中：个人及其他已付（元）", h.others_paid.to_string());
     row(&mut o, "其中：基金应付（元）", h.fund_payment.to_string());
+    if let (Some(a), Some(b)) = (h.advances_paid, h.balance_due) {
+        row(&mut o, "已按月预拨（元）", a.to_string());
+        row(&mut o, "清算应补拨（元，负数为应追回）", b.to_string());
+    }
     let _ = writeln!(o, "</table>");
     let _ = writeln!(o, "<h2>支付方式</h2><ul>");
     for (k, v) in &h.methods {
@@ -638,7 +650,12 @@ pub fn run(a: Args) -> Result<(), String> {
     if l.policy.policy.year != year {
         return Err(format!("结算年度 {year} 与政策文件年度 policy.year = {} 不一致", l.policy.policy.year));
     }
-    let st = l.settle(period);
+    let mut st = l.settle(period);
+    if period == Period::Year {
+        // what the twelve monthly settlements already paid, for the balance due
+        let months: Vec<Settlement> = (1..=12).map(|m| l.settle(Period::Month(m))).collect();
+        casemix_settlement::apply_advances(&mut st, &months);
+    }
     write_outputs(&out, &st, &l)?;
     print_summary(&st);
     println!("输出目录：{}（statement.csv, statement.xlsx, summary.csv, cases.csv, rejections.csv, statements/*.html）", out.display());
@@ -646,4 +663,43 @@ pub fn run(a: Args) -> Result<(), String> {
         return Err("预算未平衡（内部错误）".into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grouper_statuses() {
+        assert!(status_ok(Some("分组成功")));
+        assert!(status_ok(Some("歧义病案")));
+        assert!(status_ok(Some("入组")));
+        assert!(status_ok(None));
+        assert!(!status_ok(Some("无法入组")));
+        assert!(!status_ok(Some("未入组")));
+        assert!(!status_ok(Some("信息校验不通过")));
+    }
+
+    #[test]
+    fn excluded_items_column() {
+        assert_eq!(excluded_items("NEWDRUG1:500.00| DEV2 : 12.5").unwrap(), vec![("NEWDRUG1".into(), Fen(50_000)), ("DEV2".into(), Fen(1_250))]);
+        assert!(excluded_items("NEWDRUG1").unwrap_err().contains("编码:金额"));
+        assert!(excluded_items("X:1.234").is_err());
+    }
+
+    #[test]
+    fn case_from_grouped_list() {
+        let mut l = SettlementList { list_id: "L1".into(), hospital_code: Some("H1".into()), ..Default::default() };
+        l.set_field(casemix_model::Field::DischargeTime, "2025-03-04 10:00").unwrap();
+        l.set_field(casemix_model::Field::TotalCost, "1000.00").unwrap();
+        l.set_field(casemix_model::Field::PersonalPay, "300.00").unwrap();
+        l.extra = vec![("status".into(), "分组成功".into()), ("drg".into(), "GK19".into())];
+        let c = case_input(&l, Model::DrgPoints).unwrap();
+        assert_eq!((c.group.as_deref(), c.grouped_ok, c.year, c.month, c.total_cost, c.others_paid), (Some("GK19"), true, 2025, 3, Fen(100_000), Fen(30_000)));
+        l.extra = vec![("status".into(), "无法入组".into()), ("drg".into(), "0000".into())];
+        let c = case_input(&l, Model::DrgPoints).unwrap();
+        assert_eq!((c.group, c.grouped_ok), (None, false));
+        l.discharge_time = None;
+        assert_eq!(case_input(&l, Model::DrgPoints).unwrap_err().1, "discharge_time_missing");
+    }
 }
