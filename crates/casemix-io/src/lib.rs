@@ -44,7 +44,7 @@ pub use reader::{Encoding, Format, RawRow, ReadOptions, RecordReader};
 pub use schema::{ClaimSchema, Schema};
 pub use write::{
     write_claims_csv, write_rejections_csv, write_settlements_csv, write_table_xlsx, write_xlsx, xlsx_bytes,
-    XlsxCell, XlsxSheet, REJECTION_COLUMNS,
+    SettlementCsvWriter, XlsxCell, XlsxSheet, REJECTION_COLUMNS,
 };
 
 pub use csv::StringRecord;
@@ -89,7 +89,7 @@ pub fn read_settlements_from_bytes(
     format: Option<Format>,
     opts: &ReadOptions,
 ) -> Result<(Vec<SettlementList>, Vec<Rejection>), IoError> {
-    let rdr = RecordReader::from_reader(Box::new(std::io::Cursor::new(bytes.to_vec())), format, opts)?;
+    let rdr = RecordReader::from_reader(std::io::Cursor::new(bytes.to_vec()), format, opts)?;
     let schema = rdr.schema()?;
     collect(rdr, |r| schema.parse(r))
 }
@@ -108,7 +108,7 @@ pub fn read_claims_from_bytes(
     format: Option<Format>,
     opts: &ReadOptions,
 ) -> Result<(Vec<Claim>, Vec<Rejection>), IoError> {
-    let rdr = RecordReader::from_reader(Box::new(std::io::Cursor::new(bytes.to_vec())), format, opts)?;
+    let rdr = RecordReader::from_reader(std::io::Cursor::new(bytes.to_vec()), format, opts)?;
     let schema = rdr.claim_schema()?;
     collect(rdr, |r| schema.parse(r))
 }

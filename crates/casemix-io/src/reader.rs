@@ -134,16 +134,17 @@ impl RecordReader {
         let path = path.as_ref();
         let file = File::open(path).map_err(|source| IoError::Open { path: path.to_path_buf(), source })?;
         let format = opts.format.or_else(|| Format::from_extension(path));
-        RecordReader::from_reader(Box::new(file), format, opts)
+        RecordReader::from_reader(file, format, opts)
     }
 
     /// Reads from any byte stream. `format` overrides `opts.format`; `None` with no option sniffs.
     /// An `.xlsx` stream is read into memory first.
-    pub fn from_reader(
-        mut r: Box<dyn Read + Send>,
+    pub fn from_reader<R: Read + Send + 'static>(
+        r: R,
         format: Option<Format>,
         opts: &ReadOptions,
     ) -> Result<RecordReader, IoError> {
+        let mut r: Box<dyn Read + Send> = Box::new(r);
         let mut prefix = Vec::with_capacity(SNIFF_LEN as usize);
         (&mut r).take(SNIFF_LEN).read_to_end(&mut prefix)?;
         let truncated = prefix.len() as u64 == SNIFF_LEN;

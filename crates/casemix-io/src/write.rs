@@ -18,20 +18,44 @@ pub fn write_settlements_csv<W: Write>(w: W, lists: &[SettlementList]) -> Result
             }
         }
     }
-    let mut wr = csv::WriterBuilder::new().from_writer(w);
-    let header: Vec<&str> = Field::ALL.iter().map(|f| f.key()).chain(extra.iter().copied()).collect();
-    wr.write_record(&header)?;
-    let mut rec: Vec<String> = Vec::with_capacity(header.len());
+    let mut wr = SettlementCsvWriter::new(w, &extra)?;
     for l in lists {
-        rec.clear();
-        rec.extend(Field::ALL.iter().map(|f| l.field_text(*f)));
-        for name in &extra {
-            rec.push(l.extra.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default());
-        }
-        wr.write_record(&rec)?;
+        wr.write(l)?;
     }
-    wr.flush()?;
+    wr.finish()?;
     Ok(())
+}
+
+/// A streaming writer of canonical settlement-list CSV, for outputs too large to collect: the
+/// header is every [`Field::ALL`] key, then the given extra columns (a list's extra value is
+/// looked up by name; missing = empty cell, names not listed are dropped).
+pub struct SettlementCsvWriter<W: Write> {
+    wr: csv::Writer<W>,
+    extra: Vec<String>,
+    rec: Vec<String>,
+}
+
+impl<W: Write> SettlementCsvWriter<W> {
+    pub fn new(w: W, extra_columns: &[&str]) -> Result<Self, IoError> {
+        let mut wr = csv::WriterBuilder::new().from_writer(w);
+        wr.write_record(Field::ALL.iter().map(|f| f.key()).chain(extra_columns.iter().copied()))?;
+        Ok(SettlementCsvWriter { wr, extra: extra_columns.iter().map(|s| s.to_string()).collect(), rec: Vec::new() })
+    }
+
+    pub fn write(&mut self, l: &SettlementList) -> Result<(), IoError> {
+        self.rec.clear();
+        self.rec.extend(Field::ALL.iter().map(|f| l.field_text(*f)));
+        for name in &self.extra {
+            self.rec.push(l.extra.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default());
+        }
+        self.wr.write_record(&self.rec)?;
+        Ok(())
+    }
+
+    /// Flushes and returns the inner writer.
+    pub fn finish(self) -> Result<W, IoError> {
+        self.wr.into_inner().map_err(|e| IoError::Io(e.into_error()))
+    }
 }
 
 /// Writes claims as canonical CSV: the [`CLAIM_COLUMNS`] keys.

@@ -651,3 +651,19 @@ fn crlf_quoted_last_cell_and_missing_final_newline() {
         ]
     );
 }
+
+#[test]
+fn streaming_writer_matches_batch_writer() {
+    let (lists, _) = read_csv(b"list_id,ward,sex\nL1,W1,1\nL2,,2\n");
+    let mut a = Vec::new();
+    write_settlements_csv(&mut a, &lists).unwrap();
+    let mut w = SettlementCsvWriter::new(Vec::new(), &["ward"]).unwrap();
+    for l in &lists {
+        w.write(l).unwrap();
+    }
+    let b = w.finish().unwrap();
+    assert_eq!(a, b);
+    let text = String::from_utf8(b).unwrap();
+    let second = text.lines().nth(1).unwrap();
+    assert!(second.starts_with("L1,,,,,,1,") && second.ends_with(",W1"), "{second}");
+}
