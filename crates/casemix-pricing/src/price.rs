@@ -452,7 +452,7 @@ impl<'a> Pricer<'a> {
                     discount: p.fallback.points_discount.0,
                     points: pts,
                 });
-                out.method = Method::Group;
+                out.method = Method::FfsPoints;
                 finish(out, pts, steps)
             }
         }
@@ -468,7 +468,10 @@ impl<'a> Pricer<'a> {
         if specials.is_empty() {
             return out;
         }
-        let group_paid = out.iter().filter(|p| p.method.by_points() || p.method == Method::SpecialCase).count() as i128;
+        let group_paid = out
+            .iter()
+            .filter(|p| matches!(p.method, Method::Group | Method::PerBedDay | Method::DaySurgery | Method::SpecialCase))
+            .count() as i128;
         // cap = floor(cap_share × group-paid discharges)
         let cap_share = self.policy.special_cases.cap_share.0;
         let cap = (cap_share * Decimal::from(group_paid as i64)).floor();

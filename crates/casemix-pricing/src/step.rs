@@ -15,6 +15,8 @@ pub enum Method {
     DaySurgery,
     /// 按项目付费 (fallback or high-cost paid by item).
     FeeForService,
+    /// 按项目折算点数: fallback paid by points = cost ÷ all-case mean × scale × discount.
+    FfsPoints,
     /// 特病单议 approved: fee-for-service at the eligible cost.
     SpecialCase,
     /// 不予支付 (confirmed audit finding or merged split stay).
@@ -28,6 +30,7 @@ impl Method {
             Method::PerBedDay => "per_bed_day",
             Method::DaySurgery => "day_surgery",
             Method::FeeForService => "fee_for_service",
+            Method::FfsPoints => "ffs_points",
             Method::SpecialCase => "special_case",
             Method::NotPaid => "not_paid",
         }
@@ -38,13 +41,14 @@ impl Method {
             Method::PerBedDay => "按床日",
             Method::DaySurgery => "日间手术",
             Method::FeeForService => "按项目",
+            Method::FfsPoints => "按项目折算点数",
             Method::SpecialCase => "特病单议",
             Method::NotPaid => "不予支付",
         }
     }
     /// Paid by points (the pool), as opposed to money at cost.
     pub fn by_points(self) -> bool {
-        matches!(self, Method::Group | Method::PerBedDay | Method::DaySurgery)
+        matches!(self, Method::Group | Method::PerBedDay | Method::DaySurgery | Method::FfsPoints)
     }
 }
 

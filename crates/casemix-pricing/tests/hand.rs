@@ -254,7 +254,7 @@ eligible_cost = "total"
     assert_eq!(pr.price(&case("D5", "H1", Some("K80.1:51.2300"), 600_000), f).final_points, d("60"));
     // fallback by points: 5000 / 6250 × 100 × 0.8 = 64
     let x = pr.price(&case("D6", "H1", None, 500_000), f);
-    assert_eq!((x.method, x.final_points), (Method::Group, d("64")));
+    assert_eq!((x.method, x.final_points), (Method::FfsPoints, d("64")));
 }
 
 #[test]

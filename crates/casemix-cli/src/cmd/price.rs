@@ -64,6 +64,9 @@ pub fn run(a: Args) -> Result<(), String> {
         Some(s) => Some(Decimal::from_str(s.trim()).map_err(|_| format!("--point-value “{s}”不是有效数值"))?),
         None => None,
     };
+    if hospitals.is_empty() && !policy.coefficients.level.is_empty() {
+        eprintln!("提示：未给出医院名录 (--hospitals)，等级系数按默认系数 {}", policy.coefficients.default);
+    }
     let (cases, rejects) = load_cases(&a.cases, policy.policy.model)?;
     let pricer = Pricer::new(&policy, &rates, &hospitals);
     let policy_approved: std::collections::BTreeSet<&str> = policy.special_cases.approved.iter().map(String::as_str).collect();

@@ -281,6 +281,9 @@ pub fn load(c: &Common, changes: &[(String, String)]) -> Result<Loaded, String> 
     if !policy.tiers.is_empty() && hospitals.is_empty() {
         return Err("政策设置了医院分档 (tiers)：须用 --hospitals 给出医院名录（含 tier 列）".into());
     }
+    if hospitals.is_empty() && !(policy.coefficients.level.is_empty() && policy.coefficients.hospital.is_empty()) {
+        eprintln!("提示：未给出医院名录 (--hospitals)，等级系数无法按医院等级取值，除单家医院系数外均按默认系数 {}", policy.coefficients.default);
+    }
     let (cases, mut rejects) = load_cases(&c.cases, policy.policy.model)?;
     let approved = load_special(c.special.as_deref())?;
     let (deductions, drej) = load_deductions(c.deductions.as_deref())?;
@@ -518,6 +521,7 @@ pub fn statement_html(st: &Settlement, h: &HospitalStatement) -> String {
             "per_bed_day" => "按床日",
             "day_surgery" => "日间手术",
             "fee_for_service" => "按项目",
+            "ffs_points" => "按项目折算点数",
             "special_case" => "特病单议",
             "not_paid" => "不予支付",
             x => x,
