@@ -111,8 +111,10 @@ pub struct Recipe {
     pub los_factor: f64,
     /// Outpatient-type condition (usable for low-standard admissions).
     pub outpatient_like: bool,
-    /// Share of candidates the grouper placed in this ADRG when verified.
+    /// At least one candidate the grouper places in this ADRG.
     pub verified: bool,
+    /// Chemotherapy group (planned readmissions are common).
+    pub chemo: bool,
 }
 
 /// The scheme-derived catalogue.
@@ -521,6 +523,7 @@ impl Catalogue {
                     pop *= 0.2;
                 }
                 pop *= (0.9 * normal_from_hash(str_hash(&format!("pop:{adrg}")))).exp();
+                let chemo = name.contains("化学治疗");
                 let outpatient_like = kind == GroupKind::Medical && OUTPATIENT_LIKE.iter().any(|k| name.contains(k));
                 recipes.push(Recipe {
                     adrg: adrg.clone(),
@@ -538,6 +541,7 @@ impl Catalogue {
                     los_factor,
                     outpatient_like,
                     verified: false,
+                    chemo,
                 });
             }
         }

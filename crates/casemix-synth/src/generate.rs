@@ -30,7 +30,7 @@ pub struct Label {
 /// A generated settlement list with its grouping result (as submitted).
 #[derive(Debug, Clone)]
 pub struct Row {
-    pub list: SettlementList,
+    pub list: Box<SettlementList>,
     /// DRG code when grouped (分组成功), else empty.
     pub drg: String,
     pub adrg: String,
@@ -73,7 +73,7 @@ pub struct Ctx<'a> {
 }
 
 struct Stay {
-    list: SettlementList,
+    list: Box<SettlementList>,
     drg: String,
     adrg: String,
     kind: GroupKind,
@@ -261,7 +261,7 @@ impl<'a> Ctx<'a> {
     /// Builds the clinical part of a case of recipe `ri`; returns the list (no money, no dates
     /// except the admission) and the person.
     #[allow(clippy::too_many_arguments)]
-    fn clinical(&self, ri: usize, h: &Hospital, admit: NaiveDate, r: &mut Rng, tag: String, complications: bool) -> (SettlementList, Person) {
+    fn clinical(&self, ri: usize, h: &Hospital, admit: NaiveDate, r: &mut Rng, tag: String, complications: bool) -> (Box<SettlementList>, Person) {
         let rec: &Recipe = &self.cat.recipes[ri];
         let cat = self.cat;
         let main = if rec.main_dx.is_empty() { 0 } else { rec.main_dx[rng::index(r, rec.main_dx.len())] };
@@ -337,7 +337,7 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        let mut l = SettlementList {
+        let mut l = Box::new(SettlementList {
             hospital_code: Some(h.code.clone()),
             hospital_name: Some(h.name.clone()),
             insured_id: Some(p.id.clone()),
@@ -352,7 +352,7 @@ impl<'a> Ctx<'a> {
             procedures: px.iter().map(|&c| cat.code(c).to_string()).collect(),
             payment_method: Some(PaymentMethod::Drg),
             ..Default::default()
-        };
+        });
         if age == 0 && age_days <= 28 {
             let bw = match rec.demo.bw {
                 Some((lo, hi)) => rng::range(r, lo.max(600), hi.min(4800) - 1),
@@ -484,7 +484,7 @@ impl<'a> Ctx<'a> {
         if s.list.admit_route == Some(AdmitRoute::Emergency) && rng::chance(r, 0.1) {
             s.list.admit_dept = Some("20".into());
         }
-        let chemo = self.cat.recipes[s.recipe].name.contains("化学治疗");
+        let chemo = self.cat.recipes[s.recipe].chemo;
         s.list.readmit_plan_31d = Some(if chemo && rng::chance(r, 0.7) { ReadmitPlan::Yes } else { ReadmitPlan::No });
         // ICU and ventilation
         let vent_proc = s.list.procedures.iter().find(|p| p.starts_with("96.7")).cloned();

@@ -19,23 +19,37 @@ pub fn apportion<const N: usize>(total: Fen, weights: &[u64; N]) -> [Fen; N] {
     let t = total.0 as u128;
     let mut rem = [0u128; N];
     let mut given: u128 = 0;
+    // u64 arithmetic when the products fit (the usual case), u128 otherwise: same results
+    let small = w <= u64::MAX as u128 && weights.iter().all(|&x| (total.0 as u64).checked_mul(x).is_some());
     for i in 0..N {
-        let p = t * weights[i] as u128;
-        out[i] = Fen((p / w) as i64);
-        rem[i] = p % w;
-        given += p / w;
+        let (q, rm) = if small {
+            let p = total.0 as u64 * weights[i];
+            ((p / w as u64) as u128, (p % w as u64) as u128)
+        } else {
+            let p = t * weights[i] as u128;
+            (p / w, p % w)
+        };
+        out[i] = Fen(q as i64);
+        rem[i] = rm;
+        given += q;
     }
-    let mut left = (t - given) as usize; // < N
-    if left > 0 {
-        let mut order: Vec<usize> = (0..N).filter(|&i| weights[i] > 0).collect();
-        order.sort_by(|&a, &b| rem[b].cmp(&rem[a]).then(a.cmp(&b)));
-        for &i in order.iter().cycle() {
-            if left == 0 {
-                break;
+    let mut left = (t - given) as usize; // < number of non-zero weights
+    // one fen each to the largest remainders (ties: lower index), without allocating
+    let mut used = [false; N];
+    while left > 0 {
+        let mut best: Option<usize> = None;
+        for i in 0..N {
+            if weights[i] == 0 || used[i] {
+                continue;
             }
-            out[i].0 += 1;
-            left -= 1;
+            if best.is_none_or(|b| rem[i] > rem[b]) {
+                best = Some(i);
+            }
         }
+        let Some(b) = best else { break };
+        used[b] = true;
+        out[b].0 += 1;
+        left -= 1;
     }
     out
 }

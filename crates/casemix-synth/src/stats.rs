@@ -33,7 +33,12 @@ impl YearAcc {
         }
         if !r.drg.is_empty() {
             self.grouped += 1;
-            *self.drgs.entry(r.drg.clone()).or_insert(0) += 1;
+            match self.drgs.get_mut(r.drg.as_str()) {
+                Some(n) => *n += 1,
+                None => {
+                    self.drgs.insert(r.drg.clone(), 1);
+                }
+            }
         }
     }
     pub fn add_chunk(&mut self, c: &Chunk) {
