@@ -445,3 +445,118 @@ fn year_end_balance_due_after_monthly_advances() {
     assert_eq!(h1.balance_due, Some(Fen(6_537_143 - 3_135_000)));
     assert_eq!(get(&year, "H2").advances_paid, Some(Fen::ZERO));
 }
+
+/// The 18-case, 3-hospital region of the pricing tests (every pricing lever once), settled for
+/// the year: points and money by hand.
+#[test]
+fn full_region_every_lever_once() {
+    let pol = r#"
+[policy]
+region = "手算测试区"
+year = 2025
+model = "drg_points"
+[budget]
+total_cost = "400000"
+adjustment_fund_share = 0.05
+[coefficients]
+basic_groups = ["B1"]
+[coefficients.level]
+"三级甲等" = 1.1
+"三级" = 1.0
+"二级" = 0.9
+[[coefficients.bonus]]
+name = "重点专科"
+value = 0.05
+hospitals = ["H3"]
+[[coefficients.discipline]]
+name = "学术系数"
+value = 1.04
+hospitals = ["H1"]
+groups = ["G3"]
+[outliers.high]
+threshold = "band"
+bands = [{ max_points = 100, multiplier = 3 }, { max_points = 300, multiplier = 2 }, { multiplier = 1.5 }]
+payment = "additional_points"
+[incomplete]
+leaving_types = [5]
+[special_cases]
+approved = ["C10"]
+cap_share = 0.5
+[exclusions]
+items = [{ code = "NEWDRUG1" }]
+[per_bed_day]
+groups = [{ code = "P1", points_per_day = 10, max_days = 60 }]
+[day_surgery]
+groups = [{ code = "D1", points = 60 }]
+"#;
+    let p = parse(pol).unwrap();
+    let g = |code: &str, pts: &str, mean: i64| GroupRate { code: code.into(), name: String::new(), base_points: d(pts), mean_cost: Fen::from_yuan(mean), kind: String::new() };
+    let rates = RateTable::from_groups(
+        RateSource::DrgWeights,
+        vec![g("G1", "100", 10_000), g("G2", "200", 20_000), g("G3", "400", 40_000), g("B1", "50", 5_000), g("D1", "80", 8_000)],
+        Fen::from_yuan(10_000),
+    );
+    let hs = hospitals();
+    let mut cases = vec![
+        case("C01", "H1", Some("G1"), 1_000_000, 1), // 100 × 1.1 = 110
+        case("C02", "H2", Some("G1"), 1_200_000, 2), // 100
+        case("C03", "H3", Some("G1"), 900_000, 3),   // 100 × (0.9 + 0.05) = 95
+        case("C04", "H1", Some("G3"), 4_000_000, 4), // 400 × 1.1 × 1.04 = 457.6
+        case("C05", "H2", Some("G1"), 3_500_000, 5), // high: 100 + 100 × (3.5 − 3) = 150
+        case("C06", "H2", Some("G2"), 5_000_000, 6), // high: 200 + 200 × (2.5 − 2) = 300
+        case("C07", "H3", Some("G3"), 7_000_000, 7), // high: 400 × 0.95 + 400 × (1.75 − 1.5) = 480
+        case("C08", "H1", Some("G1"), 300_000, 8),   // low: 100 × 0.3 × 1.1 = 33
+        case("C09", "H2", Some("G2"), 1_000_000, 9), // death: 200 × 0.5 = 100
+        case("C10", "H1", Some("G2"), 3_000_000, 10), // special: 30000 − 2000 = 28000 yuan
+        case("C11", "H3", None, 800_000, 11),         // ungrouped: 8000 − 500 = 7500 yuan
+        case("C12", "H2", Some("ZZ99"), 600_000, 12), // unknown group: 6000 yuan
+        case("C13", "H1", Some("G2"), 2_500_000, 1), // 5000 by item; 200 × 1.1 = 220
+        case("C14", "H3", Some("B1"), 500_000, 2),   // basic group: 50
+        case("C15", "H3", Some("P1"), 900_000, 3),   // per-bed-day: 10 × 30 = 300
+        case("C16", "H2", Some("D1"), 700_000, 4),   // day surgery: 60
+        case("C17", "H2", Some("P1"), 2_000_000, 5), // per-bed-day capped: 10 × 60 = 600
+        case("C18", "H1", Some("G1"), 333_333, 6),   // low: 100 × 0.333333 × 1.1 = 36.6666
+    ];
+    cases[8].leaving_type = Some(5);
+    cases[9].selfpay = Fen(200_000);
+    cases[10].selfpay = Fen(50_000);
+    cases[12].excluded_items = vec![("NEWDRUG1".into(), Fen(500_000))];
+    cases[14].los_days = 30;
+    cases[15].los_days = 1;
+    cases[16].los_days = 80;
+    let pr = Pricer::new(&p, &rates, &hs);
+    let approved = FxHashSet::default();
+    let s = settle(&SettleInput { pricer: &pr, hospitals: &hs, cases: &cases, approved: &approved, deductions: &[], indicators: &BTreeMap::new() }, Period::Year);
+    let pts: Vec<Decimal> = s.cases.iter().map(|c| c.price.final_points).collect();
+    let want = ["110", "100", "95", "457.6", "150", "300", "480", "33", "100", "0", "0", "0", "220", "50", "300", "60", "600", "36.6666"];
+    assert_eq!(pts, want.iter().map(|w| d(w)).collect::<Vec<_>>());
+    // budget 400000; adjustment fund 5% = 20000; distributable 380000;
+    // at cost 28000 + 5000 + 6000 + 7500 = 46500 → pool 333500 yuan = 33350000 fen
+    let t = &s.summary.tiers[0];
+    assert_eq!((t.paid_at_cost, t.points_pool), (Fen(4_650_000), Fen(33_350_000)));
+    // points: H1 110 + 457.6 + 33 + 220 + 36.6666 = 857.2666; H2 100 + 150 + 300 + 100 + 60 + 600
+    // = 1310; H3 95 + 480 + 50 + 300 = 925; Σ 3092.2666 → point value 333500 ÷ 3092.2666 = 107.849692
+    assert_eq!((t.total_points, t.point_value), (d("3092.2666"), d("107.849692")));
+    // 33350000 × (8572666, 13100000, 9250000) ÷ 30922666 = 9245593.87, 14128309.64, 9976096.50
+    // floors Σ 33349998 → the 2 fen go to H1 (.87) and H2 (.64)
+    let net: Vec<(String, Fen, Fen)> = s.statements.iter().map(|h| (h.hospital_code.clone(), h.group_payment, h.net_payment)).collect();
+    assert_eq!(
+        net,
+        vec![
+            // H1: 9245594 + 2800000 special + 500000 exclusion
+            ("H1".to_string(), Fen(9_245_594), Fen(12_545_594)),
+            // H2: 14128310 + 600000 fee-for-service
+            ("H2".to_string(), Fen(14_128_310), Fen(14_728_310)),
+            // H3: 9976096 + 750000 fee-for-service
+            ("H3".to_string(), Fen(9_976_096), Fen(10_726_096)),
+        ]
+    );
+    // Σ net = 38000000 = distributable; remainder 0
+    assert_eq!((s.summary.net_payments, s.summary.remainder), (Fen(38_000_000), Fen::ZERO));
+    assert!(s.summary.balances());
+    let methods: Vec<&str> = s.cases.iter().map(|c| c.price.method.code()).collect();
+    assert_eq!(methods.iter().filter(|m| **m == "special_case").count(), 1);
+    assert_eq!(methods.iter().filter(|m| **m == "per_bed_day").count(), 2);
+    assert_eq!(methods.iter().filter(|m| **m == "day_surgery").count(), 1);
+    assert_eq!(methods.iter().filter(|m| **m == "fee_for_service").count(), 2);
+}
