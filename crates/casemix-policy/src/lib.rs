@@ -202,6 +202,14 @@ pub fn validate(p: &Policy) -> Vec<PolicyError> {
     if let Some(v) = b.budget_point_value {
         positive(&mut e, "budget.budget_point_value", v);
     }
+    if let Some(band) = b.point_value_band {
+        if band.0 <= zero() || band.0 >= onez() {
+            e.push(err("budget.point_value_band", format!("点值浮动区间应在 (0, 1) 之间，当前为 {band}")));
+        }
+        if b.budget_point_value.is_none() {
+            e.push(err("budget.point_value_band", "设置点值浮动区间须同时给出预算点值 budget.budget_point_value"));
+        }
+    }
     // tiers
     let mut ids = BTreeSet::new();
     for (i, t) in p.tiers.iter().enumerate() {

@@ -96,6 +96,10 @@ pub struct Budget {
     /// 预算点值 (yuan per point) for monthly provisional payment; none = month budget ÷ month points.
     #[serde(default)]
     pub budget_point_value: Option<Dec>,
+    /// 优化法 (dip.md §4): at year end the settlement point value is kept within
+    /// budget_point_value × (1 ± band); none = pure mean method (均值法).
+    #[serde(default)]
+    pub point_value_band: Option<Dec>,
 }
 fn one() -> Dec {
     d("1")

@@ -13,7 +13,10 @@
 //!    proportion to their points (4-dp integer units) by the largest-remainder method, then each
 //!    hospital's amount over its cases the same way, so Σ case fen = Σ hospital fen = pool exactly
 //!    (ties to the earlier hospital code / case); the point value shown is pool ÷ points to 6 dp (display);
-//!    with a fixed budget point value instead, each case is points × value half-up;
+//!    with a fixed budget point value instead (monthly), each case is points × value half-up;
+//!    with the optimisation band (优化法) at year end, a value outside budget value × (1 ± band)
+//!    is bounded and each hospital gets its points × the bounded value, half-up (the difference
+//!    to the pool is reported as pool not distributed, negative = overspend);
 //! 3. every percentage of a hospital amount (advance share, deposit, clearing coefficient ×
 //!    floating rate, 110 % of actual cost, deposit return) is rounded half-up to the fen;
 //! 4. budget = Σ net payments + adjustment fund + undistributed remainder, where the remainder is
@@ -367,7 +370,40 @@ pub fn settle(input: &SettleInput, period: Period) -> Settlement {
                 (s, bpv.0)
             }
             _ => {
-                if pool.0 > 0 && units > 0 {
+                // 优化法: the settlement point value kept within the band around the budget value
+                let band = match (period, p.budget.budget_point_value, p.budget.point_value_band) {
+                    (Period::Year, Some(bpv), Some(band)) if pool.0 > 0 && units > 0 => {
+                        let raw = yuan_of_fen(pool) / Decimal::from_i128_with_scale(units, 4);
+                        let (lo, hi) = (bpv.0 * (Decimal::ONE - band.0), bpv.0 * (Decimal::ONE + band.0));
+                        if raw < lo {
+                            Some(lo)
+                        } else if raw > hi {
+                            Some(hi)
+                        } else {
+                            None
+                        }
+                    }
+                    _ => None,
+                };
+                if let Some(pv) = band {
+                    // each hospital: its points × the bounded value, half-up; then over its cases
+                    let mut by_h: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+                    for &k in &members {
+                        by_h.entry(period_cases[k].hospital_code.as_str()).or_default().push(k);
+                    }
+                    let mut s = Fen::ZERO;
+                    for ks in by_h.values() {
+                        let hu: i128 = ks.iter().map(|&k| prices[k].points_units as i128).sum();
+                        let amount = fen_of_yuan(Decimal::from_i128_with_scale(hu, 4) * pv);
+                        let w: Vec<i64> = ks.iter().map(|&k| prices[k].points_units).collect();
+                        let shares = apportion(amount.0, &w);
+                        for (j, &k) in ks.iter().enumerate() {
+                            points_payment[k] = Fen(shares[j]);
+                        }
+                        s += amount;
+                    }
+                    (s, pv.round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero))
+                } else if pool.0 > 0 && units > 0 {
                     // two levels: the pool over hospitals by their points, then each hospital's
                     // amount over its cases (both largest remainder) — a hospital's money depends
                     // only on its own points total, so raising its points never lowers it

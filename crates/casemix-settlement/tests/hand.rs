@@ -560,3 +560,21 @@ groups = [{ code = "D1", points = 60 }]
     assert_eq!(methods.iter().filter(|m| **m == "day_surgery").count(), 1);
     assert_eq!(methods.iter().filter(|m| **m == "fee_for_service").count(), 2);
 }
+
+#[test]
+fn dip_optimisation_band_bounds_the_point_value() {
+    // the region of year_end_budget_points_deposit_and_deductions: raw value 51500 / 525 = 98.0952
+    // budget value 120 ± 10% → [108, 132] → bounded to 108 yuan/point
+    let p = parse(&BASE.replace("monthly_advance_share = 0.9", "monthly_advance_share = 0.9\nbudget_point_value = 120\npoint_value_band = 0.1")).unwrap();
+    let s = run(&p, &region_cases(), &[], &BTreeMap::new(), Period::Year);
+    assert_eq!(s.summary.tiers[0].point_value, d("108"));
+    // H1 330 points × 108 = 35640 yuan; H2 100 × 108 = 10800; H3 95 × 108 = 10260; Σ 56700
+    // pool 51500 → 5200 yuan overspend reported as a negative undistributed pool
+    assert_eq!(get(&s, "H1").group_payment, Fen(3_564_000));
+    assert_eq!(get(&s, "H3").group_payment, Fen(1_026_000));
+    assert_eq!(s.summary.remainder_pool_undistributed, Fen(-520_000));
+    assert!(s.summary.balances());
+    // within the band the mean method applies unchanged: 98.095238
+    let p = parse(&BASE.replace("monthly_advance_share = 0.9", "monthly_advance_share = 0.9\nbudget_point_value = 100\npoint_value_band = 0.05")).unwrap();
+    assert_eq!(run(&p, &region_cases(), &[], &BTreeMap::new(), Period::Year).summary.tiers[0].point_value, d("98.095238"));
+}
