@@ -120,60 +120,75 @@ impl<'g> Generator<'g> {
         }
         let mut years: BTreeMap<i32, stats::YearAcc> = BTreeMap::new();
         let threads = self.cfg.threads.max(1);
-        let batch = threads * 8;
+        let render = sink.renders_csv();
+        // tasks in output order: year → month → hospital
+        let n = self.hospitals.len();
+        let tasks: Vec<(i32, u32, usize)> =
+            self.cfg.years().flat_map(|y| (1..=12u32).flat_map(move |m| (0..n).map(move |h| (y, m, h)))).collect();
+        let make = |t: &(i32, u32, usize)| {
+            let c = ctx.chunk(t.2, t.0, t.1);
+            let r = if render { Some(write::render_chunk(&c)) } else { None };
+            (c, r)
+        };
         let mut lists = 0u64;
-        for year in self.cfg.years() {
-            let acc = years.entry(year).or_default();
-            for month in 1..=12u32 {
-                let n = self.hospitals.len();
-                let mut start = 0;
-                while start < n {
-                    let end = (start + batch).min(n);
-                    let render = sink.renders_csv();
-                    let make = |h: usize| {
-                        let c = ctx.chunk(h, year, month);
-                        let r = if render { Some(write::render_chunk(&c)) } else { None };
-                        (c, r)
-                    };
-                    let chunks: Vec<(Chunk, Option<write::Rendered>)> = if threads == 1 {
-                        (start..end).map(make).collect()
-                    } else {
-                        let mut out: Vec<Option<(Chunk, Option<write::Rendered>)>> = (start..end).map(|_| None).collect();
-                        std::thread::scope(|s| {
-                            let make = &make;
-                            let per = (end - start).div_ceil(threads);
-                            for (ti, slot) in out.chunks_mut(per).enumerate() {
-                                let first = start + ti * per;
-                                s.spawn(move || {
-                                    for (k, o) in slot.iter_mut().enumerate() {
-                                        *o = Some(make(first + k));
-                                    }
-                                });
-                            }
-                        });
-                        out.into_iter().map(|c| c.expect("every slot filled")).collect()
-                    };
-                    for (c, rendered) in &chunks {
-                        acc.add_chunk(c);
-                        if let Some(b) = rendered {
-                            sink.rendered(b)?;
-                        } else {
-                            for r in &c.rows {
-                                sink.settlement(&r.list)?;
-                            }
-                            for cl in &c.claims {
-                                sink.claim(cl)?;
-                            }
-                            for l in &c.labels {
-                                sink.label(l)?;
-                            }
-                        }
-                        lists += c.rows.len() as u64;
-                    }
-                    start = end;
+        let mut emit = |i: usize, c: &Chunk, rendered: &Option<write::Rendered>, years: &mut BTreeMap<i32, stats::YearAcc>| -> Result<(), String> {
+            let (year, month, h) = tasks[i];
+            years.entry(year).or_default().add_chunk(c);
+            if let Some(b) = rendered {
+                sink.rendered(b)?;
+            } else {
+                for r in &c.rows {
+                    sink.settlement(&r.list)?;
                 }
+                for cl in &c.claims {
+                    sink.claim(cl)?;
+                }
+                for l in &c.labels {
+                    sink.label(l)?;
+                }
+            }
+            lists += c.rows.len() as u64;
+            if h + 1 == n {
                 sink.progress(year, month, lists);
             }
+            Ok(())
+        };
+        if threads == 1 {
+            for i in 0..tasks.len() {
+                let (c, r) = make(&tasks[i]);
+                emit(i, &c, &r, &mut years)?;
+            }
+        } else {
+            // worker k makes tasks k, k+T, k+2T, … into its own bounded channel; this thread takes
+            // them round-robin, so rows come out in task order and at most T×4 hospital-months
+            // are in memory (bounded whatever the region size). Writing overlaps generation.
+            let res: Result<(), String> = std::thread::scope(|s| {
+                let mut rx = Vec::with_capacity(threads);
+                for k in 0..threads {
+                    let (tx, r) = std::sync::mpsc::sync_channel(4);
+                    rx.push(r);
+                    let make = &make;
+                    let tasks = &tasks;
+                    s.spawn(move || {
+                        let mut i = k;
+                        while i < tasks.len() {
+                            if tx.send(make(&tasks[i])).is_err() {
+                                return; // the receiver stopped (write error)
+                            }
+                            i += threads;
+                        }
+                    });
+                }
+                for i in 0..tasks.len() {
+                    let (c, r) = rx[i % threads].recv().map_err(|_| "生成线程异常退出 (worker thread died)".to_string())?;
+                    emit(i, &c, &r, &mut years)?;
+                }
+                Ok(())
+            });
+            res?;
+        }
+        for y in self.cfg.years() {
+            years.entry(y).or_default();
         }
         let mut by_level = BTreeMap::new();
         for h in &self.hospitals {
