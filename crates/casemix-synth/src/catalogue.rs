@@ -330,11 +330,7 @@ impl<'a> Builder<'a> {
                 a.any_proc.push(l)
             }
             RawCond::DxTagCount { list, min } => a.regions = Some((list.clone(), *min as usize)),
-            RawCond::Present { field } | RawCond::Nonzero { field } => {
-                if field == "age_days" {
-                    a.demo.infant = true
-                }
-            }
+            RawCond::Present { field } | RawCond::Nonzero { field } if field == "age_days" => a.demo.infant = true,
             RawCond::Cmp { field, cmp, value } => {
                 let v = value.as_i64().unwrap_or(0);
                 match (field.as_str(), cmp.as_str()) {
@@ -491,10 +487,7 @@ impl Catalogue {
                     main_proc = any_proc.remove(0);
                 }
                 // main_proc_in a list AND main_proc_in @or: intersect already done
-                let regions = match &a.regions {
-                    Some((list, min)) => Some((b.regions(list), *min)),
-                    None => None,
-                };
+                let regions = a.regions.as_ref().map(|(list, min)| (b.regions(list), *min));
                 // PV1-like steps (const true inside an infant MDC): infant, not newborn
                 let kind = GroupKind::of_adrg(adrg);
                 let name = name.clone().unwrap_or_default();

@@ -234,6 +234,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn pick_complication(&self, common: &[u32], all: &[u32], table: &rustc_hash::FxHashMap<u32, Box<str>>, principal: u32, sex: i64, taken: &[u32], r: &mut Rng) -> Option<u32> {
         let excl = self.cat.principal_excl.get(&principal);
         for _ in 0..8 {
@@ -398,6 +399,7 @@ impl<'a> Ctx<'a> {
 
     /// A complete ordinary stay of recipe `ri` discharged on `discharge` (dates fixed later for
     /// split admissions). `complications` = draw MCC/CC by age.
+    #[allow(clippy::too_many_arguments)]
     fn stay(&self, ri: usize, h: &Hospital, yi: usize, discharge: NaiveDate, r: &mut Rng, tag: String, chunk: &mut Chunk) -> Stay {
         let mut ri = ri;
         let mut attempt = 0;
@@ -632,6 +634,7 @@ impl<'a> Ctx<'a> {
         ch
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn ordinary(&self, h: &Hospital, yi: usize, year: i32, month: u32, r: &mut Rng, id: &str, ch: &mut Chunk) -> Stay {
         let ri = self.cat.by_level[h.level.index()].pick(r);
         let d = self.discharge_day(year, month, r);
@@ -931,8 +934,7 @@ impl<'a> Ctx<'a> {
                     let d = self.discharge_day(year, month, r);
                     let mut s = self.stay(ri, h, yi, d, r, id.clone(), ch);
                     if s.drg.is_empty() || s.kind != GroupKind::Surgical || s.list.fee(FeeKind::Surgery).0 < 10_000 {
-                        self.emit(s, &id, ch, h, r, cseq, ym);
-                        return false;
+                        continue; // not a surgical group after grouping: draw another
                     }
                     let (a, b) = inj.under_provision_keep;
                     let keep = ((a + (b - a) * rng::unit(r)) * 1000.0) as u64;
@@ -953,6 +955,8 @@ impl<'a> Ctx<'a> {
                     self.emit(s, &id, ch, h, r, cseq, ym);
                     return true;
                 }
+                let s = self.ordinary(h, yi, year, month, r, &id, ch);
+                self.emit(s, &id, ch, h, r, cseq, ym);
                 false
             }
             Kind::OverlongStay => {

@@ -154,8 +154,8 @@ impl<'g> Generator<'g> {
             Ok(())
         };
         if threads == 1 {
-            for i in 0..tasks.len() {
-                let (c, r) = make(&tasks[i]);
+            for (i, t) in tasks.iter().enumerate() {
+                let (c, r) = make(t);
                 emit(i, &c, &r, &mut years)?;
             }
         } else {

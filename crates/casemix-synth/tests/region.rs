@@ -80,7 +80,7 @@ fn small_region_meets_the_calibration_targets() {
     // every injected kind is present at roughly its rate (1 % default; bad actors concentrate it)
     for k in Kind::ALL {
         let n = t.injected[k.key()];
-        assert!(n >= 40 && n <= 600, "{} {}", k.key(), n);
+        assert!((40..=600).contains(&n), "{} {}", k.key(), n);
     }
     // tier costs: 三级 > 二级 > 一级 on the same DRG mix is approximated by the level means
     let mut by_level: HashMap<String, (i64, i64)> = HashMap::new();
