@@ -339,6 +339,12 @@ pub fn validate(p: &Policy) -> Vec<PolicyError> {
             positive(&mut e, &format!("day_surgery.groups.{i}.points"), v);
         }
     }
+    if p.readmission.window_days.is_some_and(|w| w < 0) {
+        e.push(err("readmission.window_days", "再入院天数不能为负"));
+    }
+    if p.readmission.factor.0 < zero() || p.readmission.factor.0 > onez() {
+        e.push(err("readmission.factor", format!("再入院点数系数应在 [0, 1] 之间，当前为 {}", p.readmission.factor)));
+    }
     let cl = &p.clearing;
     positive(&mut e, "clearing.min", cl.min);
     if cl.max.0 < cl.min.0 {

@@ -38,6 +38,32 @@ pub struct Policy {
     pub day_surgery: DaySurgery,
     #[serde(default)]
     pub clearing: Clearing,
+    #[serde(default)]
+    pub readmission: Readmission,
+}
+
+/// 再入院: the same insured person back in the same group within the window — the earlier stay's
+/// points × factor (payment.md §3: Zhejiang 15 days, halved; a policy option).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Readmission {
+    /// Days from the earlier discharge to the next admission; none = rule off.
+    #[serde(default)]
+    pub window_days: Option<i64>,
+    /// Multiplier of the earlier stay's points (Zhejiang 0.5).
+    #[serde(default = "half")]
+    pub factor: Dec,
+    /// Groups exempt (e.g. tumour chemo/radiotherapy); `*` = prefix.
+    #[serde(default)]
+    pub exempt_groups: Vec<String>,
+}
+fn half() -> Dec {
+    d("0.5")
+}
+impl Default for Readmission {
+    fn default() -> Self {
+        Readmission { window_days: None, factor: half(), exempt_groups: Vec::new() }
+    }
 }
 
 /// 付费模式.

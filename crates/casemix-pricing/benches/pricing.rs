@@ -87,6 +87,7 @@ pub fn data(n: usize) -> (RateTable, Vec<Hospital>, Vec<CaseInput>) {
                 month: 1 + r.below(12) as u32,
                 others_paid: Fen(cost / 3),
                 aux_factor: None,
+                ..Default::default()
             }
         })
         .collect();

@@ -37,6 +37,11 @@ pub struct CaseInput {
     pub others_paid: Fen,
     /// DIP auxiliary-catalogue factor, if the grouper gave one.
     pub aux_factor: Option<Decimal>,
+    /// 医保编号 (for the readmission rule; empty = unknown).
+    pub insured_id: String,
+    /// Admission and discharge as day numbers (any fixed epoch), for the readmission rule.
+    pub admit_day: Option<i64>,
+    pub discharge_day: Option<i64>,
 }
 
 /// The priced case.
@@ -464,6 +469,7 @@ impl<'a> Pricer<'a> {
     pub fn price_all(&self, cases: &[CaseInput], approved: impl Fn(usize) -> bool, not_paid: impl Fn(usize) -> bool) -> Vec<CasePrice> {
         let mut out: Vec<CasePrice> =
             cases.iter().enumerate().map(|(i, c)| self.price(c, CaseFlags { special_approved: approved(i), not_paid: not_paid(i) })).collect();
+        self.readmissions(cases, &mut out);
         let specials: Vec<usize> = (0..out.len()).filter(|&i| out[i].method == Method::SpecialCase).collect();
         if specials.is_empty() {
             return out;
@@ -495,6 +501,48 @@ impl<'a> Pricer<'a> {
             out[i] = p;
         }
         out
+    }
+}
+
+impl Pricer<'_> {
+    /// 再入院: for each insured person, a stay paid by group followed by an admission in the same
+    /// group within `window_days` of its discharge has its points × factor (4 dp, half-up).
+    fn readmissions(&self, cases: &[CaseInput], out: &mut [CasePrice]) {
+        let r = &self.policy.readmission;
+        let Some(window) = r.window_days else { return };
+        let exempt = CodeSet::new(&r.exempt_groups);
+        let mut by_person: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
+        for (i, c) in cases.iter().enumerate() {
+            if !c.insured_id.is_empty() && c.admit_day.is_some() && c.discharge_day.is_some() && c.group.is_some() {
+                by_person.entry(c.insured_id.as_str()).or_default().push(i);
+            }
+        }
+        let mut hit: Vec<(usize, usize)> = Vec::new();
+        for stays in by_person.values_mut() {
+            if stays.len() < 2 {
+                continue;
+            }
+            stays.sort_by_key(|&i| (cases[i].admit_day, i));
+            for w in stays.windows(2) {
+                let (a, b) = (w[0], w[1]);
+                let (ca, cb) = (&cases[a], &cases[b]);
+                let gap = cb.admit_day.unwrap() - ca.discharge_day.unwrap();
+                if ca.group == cb.group && (0..=window).contains(&gap) && out[a].method == Method::Group {
+                    if !exempt.is_empty() && exempt.matches(ca.group.as_deref().unwrap_or("")) {
+                        continue;
+                    }
+                    hit.push((a, b));
+                }
+            }
+        }
+        hit.sort_unstable();
+        for (a, b) in hit {
+            let before = out[a].final_points;
+            let pts = round_points(before * r.factor.0);
+            out[a].steps.push(Step::Readmission { next: cases[b].list_id.clone(), days: cases[b].admit_day.unwrap() - cases[a].discharge_day.unwrap(), factor: r.factor.0, points: pts });
+            out[a].final_points = pts;
+            out[a].points_units = units(pts);
+        }
     }
 }
 

@@ -114,6 +114,7 @@ pub enum Step {
     Normal { base: Decimal, coefficient: Decimal, points: Decimal },
     AuxFactor { factor: Decimal },
     Rounded { points: Decimal },
+    Readmission { next: String, days: i64, factor: Decimal, points: Decimal },
     Payment { points: Decimal, point_value: Decimal, amount: Fen },
 }
 
@@ -150,6 +151,7 @@ impl Step {
             Step::Normal { .. } => "NORMAL",
             Step::AuxFactor { .. } => "AUX",
             Step::Rounded { .. } => "ROUND",
+            Step::Readmission { .. } => "READMIT",
             Step::Payment { .. } => "PAY",
         }
     }
@@ -229,6 +231,9 @@ impl Step {
             Step::Normal { base, coefficient, points } => format!("正常病例：点数 = {} × {} = {}", n(base), n(coefficient), n(points)),
             Step::AuxFactor { factor } => format!("辅助目录调整系数 {}", n(factor)),
             Step::Rounded { points } => format!("病例点数四舍五入保留4位小数：{}", n(points)),
+            Step::Readmission { next, days, factor, points } => {
+                format!("出院后 {days} 天内以同一病组再次住院（{next}），本次点数 × {} = {}", n(factor), n(points))
+            }
             Step::Payment { points, point_value, amount } => {
                 format!("支付 = 点数 {} × 点值 {} 元 = {amount} 元（四舍五入到分）", n(points), n(point_value))
             }

@@ -267,3 +267,35 @@ fn apportionment_is_exact_and_hand_checked() {
     assert_eq!(apportion(-3, &[1, 1]), vec![-2, -1]);
     assert_eq!(apportion(7, &[0, 0]), vec![0, 0]);
 }
+
+#[test]
+fn readmission_within_the_window_halves_the_earlier_stay() {
+    let p = parse(&format!("{POLICY}\n[readmission]\nwindow_days = 15\nfactor = 0.5\nexempt_groups = [\"G3\"]\n")).unwrap();
+    let r = rates();
+    let hs = hospitals();
+    let pr = Pricer::new(&p, &r, &hs);
+    let stay = |id: &str, g: &str, who: &str, admit: i64, discharge: i64| {
+        // cost = the group's mean, so every stay is a normal case
+        let mean = match g { "G1" => 1_000_000, "G2" => 2_000_000, _ => 4_000_000 };
+        let mut c = case(id, "H2", Some(g), mean);
+        c.insured_id = who.into();
+        c.admit_day = Some(admit);
+        c.discharge_day = Some(discharge);
+        c
+    };
+    let cases = vec![
+        stay("A1", "G1", "P1", 100, 105), // back in G1 on day 120: 15 days → 100 × 0.5 = 50
+        stay("A2", "G1", "P1", 120, 125), // the later stay keeps its 100 points
+        stay("B1", "G1", "P2", 100, 105), // back on day 121: 16 days → no change
+        stay("B2", "G1", "P2", 121, 125),
+        stay("C1", "G2", "P3", 100, 105), // different group next time → no change (200)
+        stay("C2", "G1", "P3", 110, 115),
+        stay("D1", "G3", "P4", 100, 105), // exempt group: 400 stays 400
+        stay("D2", "G3", "P4", 106, 110),
+    ];
+    let out = pr.price_all(&cases, |_| false, |_| false);
+    let pts: Vec<Decimal> = out.iter().map(|p| p.final_points).collect();
+    assert_eq!(pts, ["50", "100", "100", "100", "200", "100", "400", "400"].iter().map(|x| d(x)).collect::<Vec<_>>());
+    assert!(out[0].reasons().ends_with("READMIT"));
+    assert_eq!(out[0].points_units, 500_000);
+}

@@ -191,6 +191,9 @@ pub fn case_input(l: &SettlementList, model: Model) -> Result<CaseInput, (String
         month: dt.month(),
         others_paid: [l.personal_pay, l.supplementary_pay, l.assistance_pay].iter().map(|f| f.unwrap_or(Fen::ZERO)).sum(),
         aux_factor,
+        insured_id: l.insured_id.clone().unwrap_or_default(),
+        admit_day: l.admit_time.map(|t| t.date().num_days_from_ce() as i64),
+        discharge_day: Some(dt.date().num_days_from_ce() as i64),
     })
 }
 
