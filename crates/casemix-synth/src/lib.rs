@@ -81,6 +81,14 @@ impl Sink for VecSink {
     }
 }
 
+/// One finished hospital-month on its way from a worker to the sink.
+struct Done {
+    acc: stats::YearAcc,
+    lists: u64,
+    chunk: Option<Chunk>,
+    rendered: Option<write::Rendered>,
+}
+
 /// A configured region generator.
 pub struct Generator<'g> {
     grouper: &'g Grouper,
@@ -125,18 +133,29 @@ impl<'g> Generator<'g> {
         let n = self.hospitals.len();
         let tasks: Vec<(i32, u32, usize)> =
             self.cfg.years().flat_map(|y| (1..=12u32).flat_map(move |m| (0..n).map(move |h| (y, m, h)))).collect();
+        // a worker makes a hospital-month; with a CSV sink it also renders the rows, takes the
+        // statistics and drops the rows, so the writing thread only copies bytes
         let make = |t: &(i32, u32, usize)| {
             let c = ctx.chunk(t.2, t.0, t.1);
-            let r = if render { Some(write::render_chunk(&c)) } else { None };
-            (c, r)
+            if render {
+                let mut acc = stats::YearAcc::default();
+                acc.add_chunk(&c);
+                let lists = c.rows.len() as u64;
+                Done { acc, lists, chunk: None, rendered: Some(write::render_chunk(&c)) }
+            } else {
+                Done { acc: stats::YearAcc::default(), lists: c.rows.len() as u64, chunk: Some(c), rendered: None }
+            }
         };
         let mut lists = 0u64;
-        let mut emit = |i: usize, c: &Chunk, rendered: &Option<write::Rendered>, years: &mut BTreeMap<i32, stats::YearAcc>| -> Result<(), String> {
+        let mut emit = |i: usize, d: Done, years: &mut BTreeMap<i32, stats::YearAcc>| -> Result<(), String> {
             let (year, month, h) = tasks[i];
-            years.entry(year).or_default().add_chunk(c);
-            if let Some(b) = rendered {
+            let acc = years.entry(year).or_default();
+            if let Some(b) = &d.rendered {
+                acc.merge(&d.acc);
                 sink.rendered(b)?;
-            } else {
+            }
+            if let Some(c) = &d.chunk {
+                acc.add_chunk(c);
                 for r in &c.rows {
                     sink.settlement(&r.list)?;
                 }
@@ -147,7 +166,7 @@ impl<'g> Generator<'g> {
                     sink.label(l)?;
                 }
             }
-            lists += c.rows.len() as u64;
+            lists += d.lists;
             if h + 1 == n {
                 sink.progress(year, month, lists);
             }
@@ -155,8 +174,7 @@ impl<'g> Generator<'g> {
         };
         if threads == 1 {
             for (i, t) in tasks.iter().enumerate() {
-                let (c, r) = make(t);
-                emit(i, &c, &r, &mut years)?;
+                emit(i, make(t), &mut years)?;
             }
         } else {
             // worker k makes tasks k, k+T, k+2T, … into its own bounded channel; this thread takes
@@ -180,8 +198,8 @@ impl<'g> Generator<'g> {
                     });
                 }
                 for i in 0..tasks.len() {
-                    let (c, r) = rx[i % threads].recv().map_err(|_| "生成线程异常退出 (worker thread died)".to_string())?;
-                    emit(i, &c, &r, &mut years)?;
+                    let d = rx[i % threads].recv().map_err(|_| "生成线程异常退出 (worker thread died)".to_string())?;
+                    emit(i, d, &mut years)?;
                 }
                 Ok(())
             });

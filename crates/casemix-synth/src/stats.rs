@@ -52,7 +52,7 @@ impl YearAcc {
         self.resampled += c.resampled;
         self.not_injected += c.not_injected;
     }
-    fn merge(&mut self, o: &YearAcc) {
+    pub fn merge(&mut self, o: &YearAcc) {
         self.lists += o.lists;
         self.cost_fen += o.cost_fen;
         self.los_days += o.los_days;

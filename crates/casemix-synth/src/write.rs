@@ -27,19 +27,16 @@ pub fn render_chunk(c: &crate::Chunk) -> Rendered {
     for r in &c.rows {
         render_list(&r.list, &mut settlements);
     }
-    let mk = || csv::WriterBuilder::new().has_headers(false).from_writer(Vec::with_capacity(1 << 14));
-    let (mut cl, mut lb) = (mk(), mk());
-    let mut buf: Vec<String> = Vec::with_capacity(CLAIM_COLUMNS.len());
+    let mut claims = Vec::with_capacity(c.claims.len() * 160);
     for x in &c.claims {
-        buf.clear();
-        buf.extend((0..CLAIM_COLUMNS.len()).map(|i| x.column_text(i)));
-        cl.write_record(&buf).expect("writing to memory");
+        render_claim(x, &mut claims);
     }
+    let mut lb = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::with_capacity(1 << 12));
     for l in &c.labels {
         lb.write_record([l.id.as_str(), l.kind.key(), l.related_id.as_str(), l.note.as_str()]).expect("writing to memory");
     }
     let f = |w: csv::Writer<Vec<u8>>| w.into_inner().expect("memory writer");
-    Rendered { settlements, claims: f(cl), labels: f(lb) }
+    Rendered { settlements, claims, labels: f(lb) }
 }
 
 fn push_u(out: &mut Vec<u8>, mut v: u64, min_digits: usize) {
@@ -105,6 +102,42 @@ fn push_text(out: &mut Vec<u8>, s: &str) {
     } else {
         out.extend_from_slice(s.as_bytes());
     }
+}
+
+/// One claims.csv record (with line end), byte-identical to writing `CLAIM_COLUMNS` through
+/// `Claim::column_text` with the csv crate.
+pub fn render_claim(c: &Claim, out: &mut Vec<u8>) {
+    push_text(out, &c.claim_id);
+    out.push(b',');
+    push_text(out, &c.insured_id);
+    out.push(b',');
+    push_text(out, &c.provider_code);
+    out.push(b',');
+    if let Some(k) = c.provider_kind {
+        push_i(out, k.code());
+    }
+    out.push(b',');
+    if let Some(t) = &c.claim_time {
+        push_dt(out, t);
+    }
+    out.push(b',');
+    push_text(out, &c.diagnoses.join("|"));
+    for f in [
+        c.fee_exam,
+        c.fee_lab,
+        c.fee_treatment,
+        c.fee_material,
+        c.fee_western_drug,
+        c.fee_herbal,
+        c.fee_patent_tcm,
+        c.fee_other,
+        c.total_cost,
+        c.fund_pay,
+    ] {
+        out.push(b',');
+        push_fen(out, f);
+    }
+    out.push(b'\n');
 }
 
 /// One settlement-list CSV record (with line end), byte-identical to writing

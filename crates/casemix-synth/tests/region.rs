@@ -278,3 +278,15 @@ fn fast_renderer_matches_field_text_and_csv() {
     casemix_synth::write::render_list(&l, &mut got);
     assert_eq!(got, w.into_inner().unwrap());
 }
+
+#[test]
+fn fast_claim_renderer_matches_column_text_and_csv() {
+    let (sink, _) = small_region();
+    for c in sink.claims.iter().step_by(5) {
+        let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+        w.write_record((0..casemix_model::CLAIM_COLUMNS.len()).map(|i| c.column_text(i))).unwrap();
+        let mut got = Vec::new();
+        casemix_synth::write::render_claim(c, &mut got);
+        assert_eq!(String::from_utf8(got).unwrap(), String::from_utf8(w.into_inner().unwrap()).unwrap());
+    }
+}
