@@ -32,15 +32,15 @@ pub enum IoError {
     XlsxNoSheet,
     #[error("Excel 文件无法写入：{0}")]
     XlsxWrite(String),
-    #[error("CSV 写入失败：{0}")]
-    CsvWrite(String),
+    #[error("CSV 读写失败：{0}")]
+    Csv(String),
 }
 
 impl From<csv::Error> for IoError {
     fn from(e: csv::Error) -> Self {
         match e.into_kind() {
             csv::ErrorKind::Io(io) => IoError::Io(io),
-            other => IoError::CsvWrite(format!("{other:?}")),
+            other => IoError::Csv(format!("{other:?}")),
         }
     }
 }
