@@ -667,3 +667,55 @@ fn streaming_writer_matches_batch_writer() {
     let second = text.lines().nth(1).unwrap();
     assert!(second.starts_with("L1,,,,,,1,") && second.ends_with(",W1"), "{second}");
 }
+
+/// An endless CSV source that counts the bytes handed out.
+struct Endless {
+    served: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    pending: Vec<u8>,
+    next: u64,
+    limit: u64,
+}
+
+impl std::io::Read for Endless {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.pending.is_empty() {
+            if self.next == 0 {
+                self.pending.extend_from_slice(b"id,sex,age_years,diagnoses\n");
+            } else if self.next <= self.limit {
+                self.pending.extend_from_slice(format!("P{},1,{},A01.000|B02.100\n", self.next, self.next % 90).as_bytes());
+            } else {
+                return Ok(0);
+            }
+            self.next += 1;
+        }
+        let n = buf.len().min(self.pending.len());
+        buf[..n].copy_from_slice(&self.pending[..n]);
+        self.pending.drain(..n);
+        self.served.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+#[test]
+fn csv_streams_in_bounded_memory() {
+    use std::sync::atomic::Ordering;
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let src = Endless { served: served.clone(), pending: Vec::new(), next: 0, limit: 100_000 };
+    let mut rdr = RecordReader::from_reader(src, Some(Format::Csv), &ReadOptions::default()).unwrap();
+    let schema = rdr.schema().unwrap();
+    let mut batch = Vec::new();
+    assert_eq!(rdr.fill_batch(&mut batch, 10).unwrap(), 10);
+    // read-ahead is bounded by the 64 KiB sniff prefix and the 256 KiB CSV buffer, not the file
+    let after_first = served.load(Ordering::Relaxed);
+    assert!(after_first <= (64 + 256) * 1024 + 4096, "{after_first}");
+    let mut n = 10;
+    let mut max_batch_cap = 0;
+    while rdr.fill_batch(&mut batch, 1000).unwrap() > 0 {
+        n += batch.len();
+        max_batch_cap = max_batch_cap.max(batch.capacity());
+        assert!(schema.parse(&batch[0]).is_ok());
+    }
+    assert_eq!(n, 100_000);
+    assert!(max_batch_cap <= 2048, "the batch is reused, not grown: {max_batch_cap}");
+    assert!(served.load(Ordering::Relaxed) > 2_000_000, "the whole ~2.9 MB stream was read");
+}
