@@ -53,6 +53,7 @@ impl Format {
 pub enum Encoding {
     /// A UTF-8 BOM or valid UTF-8 in the first 64 KiB means UTF-8, otherwise GBK. In a file
     /// detected as UTF-8, a single record that is not valid UTF-8 but valid GBK is read as GBK.
+    /// A UTF-16 BOM (Excel's "Unicode text" export) is honoured on the GBK path.
     #[default]
     Auto,
     Utf8,

@@ -719,3 +719,18 @@ fn csv_streams_in_bounded_memory() {
     assert!(max_batch_cap <= 2048, "the batch is reused, not grown: {max_batch_cap}");
     assert!(served.load(Ordering::Relaxed) > 2_000_000, "the whole ~2.9 MB stream was read");
 }
+
+#[test]
+fn utf16_with_bom_is_decoded() {
+    // Excel's "Unicode text" export: UTF-16LE with a BOM (tab-separated)
+    let text = "清单流水号\t性别\nL1\t2\n";
+    let mut bytes = vec![0xFF, 0xFE];
+    for u in text.encode_utf16() {
+        bytes.extend_from_slice(&u.to_le_bytes());
+    }
+    let opts = ReadOptions { delimiter: b'\t', ..csv_opts() };
+    let (lists, rej) = read_settlements_from_bytes(&bytes, None, &opts).unwrap();
+    assert!(rej.is_empty());
+    assert_eq!(lists[0].list_id, "L1");
+    assert_eq!(lists[0].sex, Some(Sex::Female));
+}
