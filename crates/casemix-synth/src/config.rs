@@ -208,10 +208,11 @@ impl Default for CostModel {
 pub struct InjectionModel {
     /// Rate per kind (share of generated cases), default 1 % each (issue 3: 0.5–2 %).
     pub rates: BTreeMap<Kind, f64>,
-    /// Share of hospitals that are "bad actors" and the share of all injected behaviour they
-    /// carry.
+    /// Share of hospitals that are "bad actors" (drawn with probability ∝ volume, so that they
+    /// carry a real part of the region's cases), and how many times a good hospital's rate they
+    /// inject. Rates are rescaled so that the region-wide rate stays the configured one.
     pub bad_actor_share: f64,
-    pub bad_actor_weight: f64,
+    pub bad_actor_ratio: f64,
     /// Split admission: readmission interval in days after the first discharge (1–14; audit.md
     /// "interval ≤ 15 days, city practice 14–15").
     pub split_gap_days: (i64, i64),
@@ -232,7 +233,7 @@ impl Default for InjectionModel {
         InjectionModel {
             rates: Kind::ALL.iter().map(|k| (*k, 0.01)).collect(),
             bad_actor_share: 0.2,
-            bad_actor_weight: 0.7,
+            bad_actor_ratio: 10.0,
             split_gap_days: (1, 14),
             shift_window_days: 7,
             overlong_days: (61, 120),

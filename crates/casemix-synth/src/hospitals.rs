@@ -53,11 +53,13 @@ pub struct Hospital {
     pub behaviour: f64,
     /// Per-kind multiplier on top of `behaviour` (a bad actor specialises).
     pub kind_bias: [f64; 7],
+    /// One of the few hospitals that concentrate the injected behaviour.
+    pub bad_actor: bool,
 }
 
 impl Hospital {
     pub fn is_bad_actor(&self) -> bool {
-        self.behaviour > 1.0
+        self.bad_actor
     }
     pub fn rate(&self, base: f64, k: Kind) -> f64 {
         let i = Kind::ALL.iter().position(|x| *x == k).unwrap_or(0);
@@ -170,6 +172,7 @@ pub fn roster(cfg: &SynthConfig) -> Vec<Hospital> {
             county_index,
             behaviour: 1.0,
             kind_bias: [1.0; 7],
+            bad_actor: false,
         });
     }
     // volumes: proportional to beds × turnover, scaled to the profile's total (largest remainder)
@@ -187,23 +190,27 @@ pub fn roster(cfg: &SynthConfig) -> Vec<Hospital> {
     for k in 0..(total - given) as usize {
         out[fr[k % n].1].annual_volume += 1;
     }
-    // bad actors: ≈ bad_actor_share of hospitals (at least one, never the first) carry
-    // bad_actor_weight of all behaviour; multipliers keep the volume-weighted mean at 1.
+    // bad actors: ≈ bad_actor_share of hospitals (at least one, never the first), drawn with
+    // probability ∝ volume without replacement; they inject bad_actor_ratio × a good hospital's
+    // rate, and both multipliers keep the volume-weighted mean at 1 (region rate = configured).
     let nb = ((n as f64 * cfg.inject.bad_actor_share).round() as usize).clamp(1, n.saturating_sub(1).max(1));
-    let mut idx: Vec<usize> = (1..n).collect();
-    for i in (1..idx.len()).rev() {
-        let j = rng::index(&mut r, i + 1);
-        idx.swap(i, j);
+    let mut pool: Vec<usize> = (1..n).collect();
+    let mut bad: Vec<usize> = Vec::with_capacity(nb);
+    while bad.len() < nb && !pool.is_empty() {
+        let w = rng::Weighted::new(pool.iter().map(|&i| out[i].annual_volume as f64 + 1.0));
+        let k = w.pick(&mut r);
+        bad.push(pool.remove(k));
     }
-    let bad: Vec<usize> = idx.into_iter().take(nb).collect();
+    bad.sort_unstable();
     let vol_bad: f64 = bad.iter().map(|&i| out[i].annual_volume as f64).sum();
-    let vol_all: f64 = out.iter().map(|h| h.annual_volume as f64).sum();
-    let vol_good = (vol_all - vol_bad).max(1.0);
-    let wb = cfg.inject.bad_actor_weight;
+    let vol_all: f64 = out.iter().map(|h| h.annual_volume as f64).sum::<f64>().max(1.0);
+    let ratio = cfg.inject.bad_actor_ratio.max(1.0);
+    let good_m = vol_all / (vol_bad * ratio + (vol_all - vol_bad));
     for h in out.iter_mut() {
-        h.behaviour = if bad.contains(&h.index) { wb * vol_all / vol_bad.max(1.0) } else { (1.0 - wb) * vol_all / vol_good };
+        h.behaviour = if bad.contains(&h.index) { good_m * ratio } else { good_m };
     }
     for &i in &bad {
+        out[i].bad_actor = true;
         let mut b = [0.0; 7];
         for x in b.iter_mut() {
             *x = 0.4 + 1.2 * rng::unit(&mut r);
