@@ -50,6 +50,11 @@ pub struct Args {
 
 #[derive(clap::Subcommand)]
 pub enum What {
+    /// 校验政策文件并打印要点 (validate a policy file)
+    Check {
+        /// 政策文件 (policy TOML)
+        policy: PathBuf,
+    },
     /// 月度结算：预算点值、月度预拨、预留质量保证金 (monthly settlement)
     Month {
         #[command(flatten)]
@@ -641,8 +646,28 @@ pub fn print_summary(st: &Settlement) {
     }
 }
 
+/// `casemix settle check <F>`: validates the policy and prints what it sets.
+fn check(path: &Path) -> Result<(), String> {
+    let p = load_policy(path, &[])?;
+    let budget = casemix_settlement::annual_budget(&p);
+    println!("政策文件校验通过：{}（{} 年，版本 {}）", p.policy.region, p.policy.year, if p.policy.version.is_empty() { "-" } else { &p.policy.version });
+    println!("  付费模式：{}", match p.policy.model { Model::DrgPoints => "DRG 点数法", Model::DipScores => "DIP 分值" });
+    println!("  住院总费用预算：{budget} 元；调剂金 {}；质量保证金 {}；月度预拨 {}", p.budget.adjustment_fund_share, p.budget.quality_deposit_share, p.budget.monthly_advance_share);
+    println!("  分档：{} 档；等级系数 {} 项；加成 {} 项；学科系数 {} 项；基层病组 {} 个", p.tiers.len(), p.coefficients.level.len(), p.coefficients.bonus.len(), p.coefficients.discipline.len(), p.coefficients.basic_groups.len());
+    println!(
+        "  除外项目 {} 个；床日病组 {} 个；日间手术 {} 个；特病单议上限 {}；年终清算 {}",
+        p.exclusions.items.len(),
+        p.per_bed_day.groups.len(),
+        p.day_surgery.groups.len(),
+        p.special_cases.cap_share,
+        if p.clearing.enabled { "启用" } else { "未启用" }
+    );
+    Ok(())
+}
+
 pub fn run(a: Args) -> Result<(), String> {
     let (common, period, out, year) = match a.what {
+        What::Check { policy } => return check(&policy),
         What::Month { common, month, out } => {
             let (y, m) = month
                 .split_once('-')
