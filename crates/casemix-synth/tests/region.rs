@@ -290,3 +290,37 @@ fn fast_claim_renderer_matches_column_text_and_csv() {
         assert_eq!(String::from_utf8(got).unwrap(), String::from_utf8(w.into_inner().unwrap()).unwrap());
     }
 }
+
+/// A `city` year (≈ 300,000 cases): ≥ 500 distinct DRGs with a long tail. Heavy in debug mode:
+/// `cargo test -p casemix-synth --release -- --ignored`.
+#[test]
+#[ignore]
+fn city_year_has_a_long_tail_of_drgs() {
+    let mut cfg = SynthConfig::new(3, Profile::City, 2024, 2024);
+    cfg.threads = 2;
+    let (g, t) = scheme();
+    let gen = Generator::new(g, t, cfg).unwrap();
+    struct Count(u64);
+    impl casemix_synth::Sink for Count {
+        fn hospital(&mut self, _: &casemix_synth::Hospital) -> Result<(), String> {
+            Ok(())
+        }
+        fn settlement(&mut self, _: &SettlementList) -> Result<(), String> {
+            self.0 += 1;
+            Ok(())
+        }
+        fn claim(&mut self, _: &casemix_model::Claim) -> Result<(), String> {
+            Ok(())
+        }
+        fn label(&mut self, _: &casemix_synth::Label) -> Result<(), String> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    let s = gen.run(&mut c).unwrap();
+    assert_eq!(c.0, s.total.settlement_lists);
+    assert!(s.total.settlement_lists > 280_000);
+    assert!(s.total.distinct_drgs >= 500, "{}", s.total.distinct_drgs);
+    assert!((0.4..=0.6).contains(&s.total.top50_share), "{}", s.total.top50_share);
+    assert!(s.targets.values().all(|x| x.ok), "{:?}", s.targets);
+}
