@@ -140,7 +140,7 @@ pub struct Catalogue {
     pub mcc_table: FxHashMap<u32, Box<str>>,
     pub cc_table: FxHashMap<u32, Box<str>>,
     pub principal_excl: FxHashMap<u32, Box<str>>,
-    /// Sex-specific codes.
+    /// Sex-specific codes (diagnoses of MDCM / MDCN+MDCO, and the procedures of their ADRGs).
     pub male_only: FxHashSet<u32>,
     pub female_only: FxHashSet<u32>,
     /// Principal diagnoses no MDC accepts (ungroupable coding).
@@ -150,6 +150,15 @@ pub struct Catalogue {
     pub ix: FxHashMap<Box<str>, u32>,
     /// ADRG code → recipe index.
     pub adrg_ix: FxHashMap<String, usize>,
+    /// Common cancers (secondary code of chemo/radiotherapy stays, Z51.x principal).
+    pub tumours: Vec<u32>,
+    /// External causes (V01–Y98) coded with an injury/poisoning principal (S/T).
+    pub external: Vec<u32>,
+    /// 单一活产 (Z37.000), coded with deliveries.
+    pub live_birth: Option<u32>,
+    /// 头位顺产 (O80.000), coded with a vaginal delivery whose principal is the outcome (the
+    /// scheme's OR1 takes Z37 as principal).
+    pub spontaneous: Option<u32>,
 }
 
 /// Curated common MCC codes (checked against the scheme's mcc.tsv at load).
@@ -161,6 +170,11 @@ const CC_COMMON: &[&str] = &["J18.900", "E87.100", "E87.600", "J98.414", "E87.80
 const COMORBID: &[&str] = &[
     "I10.x00", "I10.x05", "E11.900", "E78.500", "K76.000", "I25.103", "D64.900", "I48.900", "N39.000", "K29.700", "I63.900",
 ];
+
+const TUMOURS: &[&str] = &[
+    "C34.900", "C16.900", "C18.900", "C50.900", "C22.000", "C20.x00", "C15.900", "C53.900", "C61.x00", "C56.x00", "C25.900", "C67.900",
+];
+const EXTERNAL: &[&str] = &["W19.x00", "W01.x00", "V89.200", "W18.x00", "V09.200"];
 
 /// Popularity boosts by ADRG name keyword (the commonest inpatient groups of Chinese regions).
 const POPULAR: &[(&str, f64)] = &[
@@ -559,6 +573,10 @@ impl Catalogue {
             female_only,
             unplaceable_dx: Vec::new(),
             adrg_ix: FxHashMap::default(),
+            tumours: Vec::new(),
+            external: Vec::new(),
+            live_birth: None,
+            spontaneous: None,
         };
         for (i, r) in cat.recipes.iter().enumerate() {
             cat.adrg_ix.entry(r.adrg.clone()).or_insert(i);
@@ -602,6 +620,55 @@ impl Catalogue {
         cat.cc_newborn = cat.cc_all.iter().copied().filter(|i| cat.codes[*i as usize].starts_with('P')).collect();
         if cat.mcc_all.is_empty() || cat.cc_all.is_empty() {
             return Err("分组方案的 MCC/CC 表为空，无法生成并发症".into());
+        }
+        // coding companions, kept only when the scheme's dictionary knows them
+        let names = &g.dictionaries().diagnosis_names;
+        for c in TUMOURS {
+            if names.contains_key(*c) {
+                let i = intern(&mut cat, c);
+                cat.tumours.push(i);
+            }
+        }
+        for c in EXTERNAL {
+            if names.contains_key(*c) {
+                let i = intern(&mut cat, c);
+                cat.external.push(i);
+            }
+        }
+        if names.contains_key("Z37.000") {
+            cat.live_birth = Some(intern(&mut cat, "Z37.000"));
+        }
+        if names.contains_key("O80.000") {
+            cat.spontaneous = Some(intern(&mut cat, "O80.000"));
+        }
+        // delivery outcome codes (Z37) are additional codes, never principal
+        for r in cat.recipes.iter_mut() {
+            let keep: Vec<u32> = r.main_dx.iter().copied().filter(|i| !cat.codes[*i as usize].starts_with("Z37")).collect();
+            if !keep.is_empty() {
+                r.main_dx = keep;
+            }
+        }
+        // sex-specific procedures: those of the male (MDCM) and female (MDCN, MDCO) ADRGs only
+        let mut mp: FxHashSet<u32> = FxHashSet::default();
+        let mut fp: FxHashSet<u32> = FxHashSet::default();
+        let mut other: FxHashSet<u32> = FxHashSet::default();
+        for r in &cat.recipes {
+            let set = match r.mdc.as_str() {
+                "MDCM" => &mut mp,
+                "MDCN" | "MDCO" => &mut fp,
+                _ => &mut other,
+            };
+            set.extend(r.main_proc.iter().copied());
+        }
+        for p in mp.iter() {
+            if !fp.contains(p) && !other.contains(p) {
+                cat.male_only.insert(*p);
+            }
+        }
+        for p in fp.iter() {
+            if !mp.contains(p) && !other.contains(p) {
+                cat.female_only.insert(*p);
+            }
         }
         cat.verify(g);
         // unplaceable principal diagnoses: MCC-table codes that no MDC list accepts

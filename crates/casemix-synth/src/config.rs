@@ -191,14 +191,14 @@ impl Default for CostModel {
             sigma_cost: [0.42, 0.45, 0.55],
             sigma_los: [0.45, 0.5, 0.5],
             rho_cost_los: 0.6,
-            base_los: [8.2, 5.4, 6.8],
+            base_los: [7.9, 5.2, 6.5],
             severity_los: [1.5, 1.2, 1.0, 1.1],
             adrg_sigma: 0.35,
             level_cost: [1.3, 1.12, 0.85, 0.6],
             level_los: [1.05, 1.0, 0.95, 0.9],
             inflation: (0.03, 0.05),
             natural_los_cap: 60,
-            death_prob: [0.06, 0.012, 0.002, 0.004],
+            death_prob: [0.075, 0.015, 0.0025, 0.005],
         }
     }
 }

@@ -46,6 +46,40 @@ pub struct Chunk {
     pub resampled: u64,
     /// Behaviour draws that could not be injected (e.g. no higher group to upcode to).
     pub not_injected: u64,
+    /// Where the next patient of this hospital-month comes from.
+    pub(crate) cursor: PoolCursor,
+}
+
+/// Patients of a hospital come from its own pool of insured people (catchment). Within a year a
+/// hospital walks a fixed permutation of its pool, each month its own segment, so nobody is
+/// admitted twice at once (no natural overlapping or duplicate stays); the same people come back
+/// in other years.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct PoolCursor {
+    offset: u64,
+    size: u64,
+    a: u64,
+    b: u64,
+    next: u64,
+    end: u64,
+}
+
+impl PoolCursor {
+    fn take(&mut self) -> Option<u64> {
+        if self.next >= self.end || self.size == 0 {
+            return None;
+        }
+        let i = self.next;
+        self.next += 1;
+        Some(self.offset + ((self.a as u128 * i as u128 + self.b as u128) % self.size as u128) as u64)
+    }
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 /// An insured person (参保人), derived from a hash of the seed and the person number so that the
@@ -68,8 +102,9 @@ pub struct Ctx<'a> {
     pub hospitals: &'a [Hospital],
     /// Price index per year (first year = 1), 3–5 % yearly inflation.
     pub price: Vec<f64>,
-    pub persons: u64,
     pub counties: usize,
+    /// Per hospital: (first person number, pool size).
+    pub pools: Vec<(u64, u64)>,
 }
 
 struct Stay {
@@ -164,7 +199,26 @@ impl<'a> Ctx<'a> {
             let last = *price.last().unwrap();
             price.push(last * (1.0 + inf));
         }
-        Ctx { g, cat, cfg, hospitals, price, persons: (cfg.cases_per_year() * 6 / 5).max(1000), counties: cfg.profile.size().1 }
+        let mut pools = Vec::with_capacity(hospitals.len());
+        let mut off = 0u64;
+        for h in hospitals {
+            let size = (h.annual_volume * 3).max(360);
+            pools.push((off, size));
+            off += size;
+        }
+        Ctx { g, cat, cfg, hospitals, price, counties: cfg.profile.size().1, pools }
+    }
+
+    fn cursor(&self, hi: usize, year: i32, month: u32) -> PoolCursor {
+        let (offset, size) = self.pools[hi];
+        let h = rng::hash(self.cfg.seed, &[0x706f_6f6c, hi as u64, year as u64]);
+        let mut a = (h % size).max(1);
+        while gcd(a, size) != 1 {
+            a += 1;
+        }
+        let b = rng::mix(h) % size;
+        let seg = size / 12;
+        PoolCursor { offset, size, a, b, next: seg * (month as u64 - 1), end: seg * month as u64 }
     }
 
     /// Person number → person (deterministic, independent of generation order).
@@ -191,7 +245,7 @@ impl<'a> Ctx<'a> {
         Person { id: format!("37{:010}", pid), sex: 1 + (h1 & 1) as i64, birth, insurance, assistance, county: (h4 >> 40) as usize % self.counties }
     }
 
-    fn person_for(&self, demo: &Demo, sex_need: Option<i64>, admit: NaiveDate, r: &mut Rng, fresh_tag: String) -> Person {
+    fn person_for(&self, demo: &Demo, sex_need: Option<i64>, admit: NaiveDate, r: &mut Rng, fresh_tag: String, cur: &mut PoolCursor) -> Person {
         if demo.infant {
             let days = if demo.newborn { (rng::unit(r).powi(2) * 28.0) as i64 } else { rng::range(r, 29, 360) };
             let sex = sex_need.or(demo.sex).unwrap_or(1 + rng::index(r, 2) as i64);
@@ -206,7 +260,8 @@ impl<'a> Ctx<'a> {
         }
         let sex = sex_need.or(demo.sex);
         for _ in 0..80 {
-            let p = self.person(rng::index(r, self.persons as usize) as u64);
+            let Some(pid) = cur.take() else { break };
+            let p = self.person(pid);
             let age = full_years(p.birth, admit);
             if age < 1 || sex.is_some_and(|s| s != p.sex) {
                 continue;
@@ -262,12 +317,14 @@ impl<'a> Ctx<'a> {
     /// Builds the clinical part of a case of recipe `ri`; returns the list (no money, no dates
     /// except the admission) and the person.
     #[allow(clippy::too_many_arguments)]
-    fn clinical(&self, ri: usize, h: &Hospital, admit: NaiveDate, r: &mut Rng, tag: String, complications: bool) -> (Box<SettlementList>, Person) {
+    #[allow(clippy::too_many_arguments)]
+    fn clinical(&self, ri: usize, h: &Hospital, admit: NaiveDate, r: &mut Rng, tag: String, complications: bool, cur: &mut PoolCursor) -> (Box<SettlementList>, Person) {
         let rec: &Recipe = &self.cat.recipes[ri];
         let cat = self.cat;
         let main = if rec.main_dx.is_empty() { 0 } else { rec.main_dx[rng::index(r, rec.main_dx.len())] };
-        let need_sex = cat.sex_for(main);
-        let p = self.person_for(&rec.demo, need_sex, admit, r, tag);
+        let main_proc = if rec.main_proc.is_empty() { None } else { Some(rec.main_proc[rng::index(r, rec.main_proc.len())]) };
+        let need_sex = cat.sex_for(main).or_else(|| main_proc.and_then(|x| cat.sex_for(x)));
+        let p = self.person_for(&rec.demo, need_sex, admit, r, tag, cur);
         let age = full_years(p.birth, admit);
         let age_days = (admit - p.birth).num_days();
         let mut dx = vec![main];
@@ -293,14 +350,46 @@ impl<'a> Ctx<'a> {
                 poa.push(Some(Poa::Yes));
             }
         }
+        // coding companions: the cancer of a chemo/radiotherapy stay, the external cause of an
+        // injury, the outcome of a delivery
+        let pcode = cat.code(main);
+        if pcode.starts_with("Z51") && !cat.tumours.is_empty() {
+            for _ in 0..4 {
+                let t = cat.tumours[rng::index(r, cat.tumours.len())];
+                if cat.sex_for(t).is_none_or(|s| s == p.sex) && !matches!((cat.code(t), p.sex), ("C61.x00", 2) | ("C53.900" | "C56.x00", 1)) {
+                    dx.push(t);
+                    poa.push(Some(Poa::Yes));
+                    break;
+                }
+            }
+        }
+        if (pcode.starts_with('S') || pcode.starts_with('T')) && !cat.external.is_empty() {
+            dx.push(cat.external[rng::index(r, cat.external.len())]);
+            poa.push(Some(Poa::Yes));
+        }
+        if rec.demo.obstetric && (rec.name.contains("分娩") || rec.name.contains("剖宫产")) && pcode.starts_with('O') {
+            if let Some(z) = cat.live_birth {
+                dx.push(z);
+                poa.push(Some(Poa::Yes));
+            }
+        }
+        if pcode.starts_with("Z37") {
+            if let Some(o) = cat.spontaneous {
+                dx.push(o);
+                poa.push(Some(Poa::Yes));
+            }
+        }
+        let symptom_principal = pcode.starts_with('R');
         let newborn = rec.demo.infant;
         if complications {
             // chronic comorbidities rise with age
-            if !newborn && age >= 18 {
+            if !newborn && age >= 18 && !symptom_principal {
                 let n = (age / 30) as usize + rng::index(r, 2);
                 for _ in 0..n.min(5) {
                     let c = cat.comorbid[rng::index(r, cat.comorbid.len())];
-                    if !dx.contains(&c) && cat.sex_for(c).is_none_or(|s| s == p.sex) {
+                    // not two codes of one category (E10 with E11, K29.7 with K29.x)
+                    let same = cat.code(c).get(..2) == pcode.get(..2);
+                    if !same && !dx.contains(&c) && cat.sex_for(c).is_none_or(|s| s == p.sex) {
                         dx.push(c);
                         poa.push(Some(Poa::Yes));
                     }
@@ -319,7 +408,12 @@ impl<'a> Ctx<'a> {
             };
             if u < p_mcc + p_cc {
                 let common: &[u32] = if newborn { &[] } else { common };
-                if let Some(c) = self.pick_complication(common, all, table, main, p.sex, &dx, r) {
+                let infant = newborn;
+                let obstetric = rec.demo.obstetric;
+                if let Some(c) = self.pick_complication(common, all, table, main, p.sex, &dx, r).filter(|c| {
+                    let k = cat.code(*c);
+                    (infant || !k.starts_with('P')) && (obstetric || !k.starts_with('O'))
+                }) {
                     dx.push(c);
                     let x = rng::unit(r);
                     poa.push(Some(if x < 0.7 { Poa::Yes } else if x < 0.9 { Poa::No } else { Poa::Uncertain }));
@@ -327,8 +421,8 @@ impl<'a> Ctx<'a> {
             }
         }
         let mut px = Vec::new();
-        if !rec.main_proc.is_empty() {
-            px.push(rec.main_proc[rng::index(r, rec.main_proc.len())]);
+        if let Some(mp) = main_proc {
+            px.push(mp);
             for l in &rec.extra_proc {
                 if !l.is_empty() {
                     let c = l[rng::index(r, l.len())];
@@ -406,7 +500,7 @@ impl<'a> Ctx<'a> {
         loop {
             // the admission date is needed for age; use a provisional one and fix after LOS
             let provisional = discharge - Duration::days(7);
-            let (mut l, p) = self.clinical(ri, h, provisional, r, format!("{tag}{attempt}"), true);
+            let (mut l, p) = self.clinical(ri, h, provisional, r, format!("{tag}{attempt}"), true, &mut chunk.cursor);
             let ungroupable = attempt == 0 && rng::chance(r, self.cfg.ungroupable_rate) && !self.cat.unplaceable_dx.is_empty();
             if ungroupable {
                 let d = self.cat.unplaceable_dx[rng::index(r, self.cat.unplaceable_dx.len())];
@@ -487,7 +581,8 @@ impl<'a> Ctx<'a> {
             s.list.admit_dept = Some("20".into());
         }
         let chemo = self.cat.recipes[s.recipe].chemo;
-        s.list.readmit_plan_31d = Some(if chemo && rng::chance(r, 0.7) { ReadmitPlan::Yes } else { ReadmitPlan::No });
+        let planned = chemo && leaving != LeavingType::Death && rng::chance(r, 0.7);
+        s.list.readmit_plan_31d = Some(if planned { ReadmitPlan::Yes } else { ReadmitPlan::No });
         // ICU and ventilation
         let vent_proc = s.list.procedures.iter().find(|p| p.starts_with("96.7")).cloned();
         let mut icu = 0i64;
@@ -499,9 +594,6 @@ impl<'a> Ctx<'a> {
             icu = vent + rng::range(r, 0, 4_800);
         } else if (sev == 0 && rng::chance(r, 0.3)) || (leaving == LeavingType::Death && rng::chance(r, 0.6)) {
             icu = rng::range(r, 1_200, (los * 2_400).clamp(1_300, 24_000));
-            if rng::chance(r, 0.5) {
-                vent = rng::range(r, 100, icu);
-            }
         }
         s.list.icu_hours = Some(Centi(icu / 100 * 100));
         s.list.vent_hours = Some(Centi(vent / 100 * 100));
@@ -511,6 +603,11 @@ impl<'a> Ctx<'a> {
     fn set_dates(&self, s: &mut Stay, discharge: NaiveDate, los: i64, r: &mut Rng) {
         let admit = discharge - Duration::days(los);
         // ages are computed at admission
+        if let (Some(0), Some(days)) = (s.list.age_years, s.list.age_days) {
+            // an infant keeps the age in days it was coded (and grouped) with
+            s.list.birth_date = Some(admit - Duration::days(days));
+            s.person.birth = admit - Duration::days(days);
+        }
         if let Some(b) = s.list.birth_date {
             let age = full_years(b, admit);
             s.list.age_years = Some(age);
@@ -536,6 +633,9 @@ impl<'a> Ctx<'a> {
             }
             if h.tcm && (i == FeeKind::Herbal.index() || i == FeeKind::PatentTcm.index()) {
                 x *= 4.0;
+            }
+            if i == FeeKind::Surgery.index() && s.list.procedures.is_empty() {
+                x = 0.0; // no surgery fee without a procedure
             }
             w[i] = (x * 1_000_000.0) as u64;
         }
@@ -598,7 +698,7 @@ impl<'a> Ctx<'a> {
         let yi = (year - self.cfg.first_year) as usize;
         let mut r = hospitals::hospital_rng(self.cfg.seed, year, month, hi);
         let n = self.month_volume(h, yi, month, &mut r);
-        let mut ch = Chunk { rows: Vec::with_capacity(n as usize + 8), ..Default::default() };
+        let mut ch = Chunk { rows: Vec::with_capacity(n as usize + 8), cursor: self.cursor(hi, year, month), ..Default::default() };
         let mut seq = 0u64;
         let mut cseq = 0u64;
         let rates: Vec<f64> = Kind::ALL.iter().map(|k| h.rate(self.cfg.inject.rates.get(k).copied().unwrap_or(0.0), *k)).collect();
@@ -850,7 +950,7 @@ impl<'a> Ctx<'a> {
                 let ri = self.cat.outpatient_like.pick(r);
                 let d = self.discharge_day(year, month, r);
                 let provisional = d - Duration::days(2);
-                let (l, p) = self.clinical(ri, h, provisional, r, id.clone(), false);
+                let (l, p) = self.clinical(ri, h, provisional, r, id.clone(), false, &mut ch.cursor);
                 let (g, drg, adrg) = self.group(&l);
                 if !g {
                     let s = self.ordinary(h, yi, year, month, r, &id, ch);
