@@ -19,27 +19,42 @@ pub struct AuditConfig {
     /// discharge (audit.md: ±7 days).
     pub shift_window_days: i64,
     /// 费用转移: the stay's cost is below this percentile of its DRG ("cheap for its group",
-    /// audit.md; no published number — spec-notes §5).
+    /// audit.md; no published number — spec-notes §5). Raises the score; a hard condition only
+    /// with `shift_require_cheap_stay`.
     pub shift_stay_cost_pct: u32,
-    /// 费用转移: the claims in the window carry at least this share (percent) of the DRG's median
-    /// cost in exam, lab, treatment, material and drug fees (items of the stay's kind).
-    pub shift_min_claims_pct_of_median: i64,
+    pub shift_require_cheap_stay: bool,
+    /// 费用转移: a claim in the window whose exam, lab, treatment, material and drug items exceed
+    /// this percentile of all claims of the same provider kind in the region (an unusually large
+    /// outpatient visit or pharmacy purchase next to a stay). No published number (spec-notes §5).
+    pub shift_claim_pct: u32,
     /// 高套编码: the case's cost is at most this percentile of the lower sibling group (the group
     /// without the complication) — "costs typical of the lower group" (audit.md).
     pub upcoding_lower_cost_pct: u32,
     /// 高套编码: and its LOS at most this percentile of the lower sibling group.
     pub upcoding_lower_los_pct: u32,
+    /// 高套编码: and its cost at most this percentile of its own (complication) group.
+    pub upcoding_own_cost_pct: u32,
     /// 医疗服务不足: core fees (surgery + material) below this percentile of the group (audit.md:
     /// below the 5th percentile).
     pub under_core_pct: u32,
+    /// 医疗服务不足: and core fees below this share (percent) of the group's median core fees
+    /// ("implausibly low", audit.md; no published number).
+    pub under_core_max_share_pct: i64,
     /// 医疗服务不足: LOS below this percentile of the group with order discharge (audit.md 5th).
     pub under_los_pct: u32,
+    /// 医疗服务不足: and LOS at most this share (percent) of the group's median LOS and cost at
+    /// most this share of its median cost ("far below the group norm").
+    pub under_short_max_share_pct: i64,
     /// 低标入院: LOS at most this many days (audit.md: ≤ 2 days).
     pub low_standard_max_los: i64,
     /// 低标入院: cost below this percentile of the DRG (audit.md: 10th percentile).
     pub low_standard_cost_pct: u32,
-    /// 低标入院: the hospital's share of such stays must exceed its tier's (or the region's)
-    /// share by this factor, in percent (audit.md: "hospital share above the tier's").
+    /// 低标入院: a stay below this share (percent) of the DRG's median cost is flagged wherever
+    /// it occurs (an implausibly cheap admission).
+    pub low_standard_max_share_pct: i64,
+    /// 低标入院: a stay only below the percentile above is flagged when the hospital's share of
+    /// such stays exceeds its tier's (or the region's) share by this factor, in percent (audit.md:
+    /// "hospital share above the tier's").
     pub low_standard_hospital_ratio_pct: i64,
     /// 超长住院: LOS above this many days (audit.md / spec-notes §5: 60-day convention).
     pub overlong_los: i64,
@@ -57,14 +72,19 @@ impl Default for AuditConfig {
             split_exclude_emergency: true,
             readmit_days: 31,
             shift_window_days: 7,
-            shift_stay_cost_pct: 25,
-            shift_min_claims_pct_of_median: 10,
+            shift_stay_cost_pct: 50,
+            shift_require_cheap_stay: false,
+            shift_claim_pct: 97,
             upcoding_lower_cost_pct: 50,
             upcoding_lower_los_pct: 75,
+            upcoding_own_cost_pct: 10,
             under_core_pct: 5,
+            under_core_max_share_pct: 20,
             under_los_pct: 5,
+            under_short_max_share_pct: 25,
             low_standard_max_los: 2,
             low_standard_cost_pct: 10,
+            low_standard_max_share_pct: 30,
             low_standard_hospital_ratio_pct: 150,
             overlong_los: 60,
             min_group_cases: 20,

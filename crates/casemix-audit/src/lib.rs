@@ -381,6 +381,20 @@ fn rule_cost_shifting(cx: &mut Ctx<'_>, stays: &[Stay<'_>]) {
         by_person.insert(p, (s, e));
         s = e;
     }
+    // region percentile of claim items per provider kind (data-driven "unusually large claim")
+    let items_of = |cl: &Claim| cl.fee_exam + cl.fee_lab + cl.fee_treatment + cl.fee_material + cl.fee_western_drug + cl.fee_herbal + cl.fee_patent_tcm;
+    let mut by_kind: BTreeMap<i64, Vec<Fen>> = BTreeMap::new();
+    for cl in claims {
+        by_kind.entry(cl.provider_kind.map(|k| k.code()).unwrap_or(0)).or_default().push(items_of(cl));
+    }
+    let cut_of: BTreeMap<i64, Fen> = by_kind
+        .into_iter()
+        .map(|(k, mut v)| {
+            v.sort_unstable();
+            let rank = ((cfg.shift_claim_pct.min(100) as usize) * v.len()).div_ceil(100).max(1);
+            (k, v[rank - 1])
+        })
+        .collect();
     let w = Duration::days(cfg.shift_window_days);
     for &(p, a, d, i) in stays {
         let Some(&(s, e)) = by_person.get(p) else { continue };
@@ -389,7 +403,8 @@ fn rule_cost_shifting(cx: &mut Ctx<'_>, stays: &[Stay<'_>]) {
         let l = &lists[i];
         let cost = l.total();
         let p_cut = gs.cost_pct(cfg.shift_stay_cost_pct);
-        if cost >= p_cut {
+        let cheap = cost < p_cut;
+        if cfg.shift_require_cheap_stay && !cheap {
             continue;
         }
         let (lo, hi) = (a.date() - w, d.date() + w);
@@ -398,48 +413,45 @@ fn rule_cost_shifting(cx: &mut Ctx<'_>, stays: &[Stay<'_>]) {
         let mut related = Vec::new();
         let mut items = Fen::ZERO;
         let mut fund = Fen::ZERO;
+        let mut largest = Fen::ZERO;
         for &c in &person[start..] {
             let cl = &claims[c];
             let t = cl.claim_time.expect("filtered");
             if t.date() > hi {
                 break;
             }
-            let it = cl.fee_exam + cl.fee_lab + cl.fee_treatment + cl.fee_material + cl.fee_western_drug + cl.fee_herbal + cl.fee_patent_tcm;
-            if it.0 <= 0 {
+            let it = items_of(cl);
+            let cut = cut_of.get(&cl.provider_kind.map(|k| k.code()).unwrap_or(0)).copied().unwrap_or(Fen::ZERO);
+            if it.0 <= 0 || it <= cut {
                 continue;
             }
             related.push(cl.claim_id.clone());
             items += it;
             fund += cl.fund_pay;
+            largest = largest.max(it);
         }
         if related.is_empty() {
             continue;
         }
         let median = gs.cost_pct(50);
-        // items ≥ k % of the DRG median cost
-        if (items.0 as i128) * 100 < (median.0 as i128) * cfg.shift_min_claims_pct_of_median as i128 {
-            continue;
-        }
         let share = if median.0 > 0 { items.0 as f64 / median.0 as f64 } else { 0.0 };
-        let low = if p_cut.0 > 0 { 1.0 - cost.0 as f64 / p_cut.0 as f64 } else { 0.0 };
-        let score = clamp_score(45.0 + 60.0 * share.min(0.6) + 20.0 * low);
+        let score = clamp_score(50.0 + 100.0 * share.min(0.3) + if cheap { 15.0 } else { 0.0 });
         let ev = format!(
-            "住院{}至{}费用{}元，低于本组{}第{}百分位{}元；入院前后{}天内门诊/药店结算{}笔，检查化验治疗材料药品费{}元（本组中位费用{}元的{:.0}%）",
+            "住院{}至{}（{}组，费用{}元，本组中位{}元{}）；入院前后{}天内有{}笔大额门诊/药店结算，检查化验治疗材料药品费合计{}元，单笔超过全市同类结算第{}百分位",
             a.format("%Y-%m-%d"),
             d.format("%Y-%m-%d"),
-            yuan(cost),
             g.drg,
-            cfg.shift_stay_cost_pct,
-            yuan(p_cut),
+            yuan(cost),
+            yuan(median),
+            if cheap { format!("，低于第{}百分位{}元", cfg.shift_stay_cost_pct, yuan(p_cut)) } else { String::new() },
             cfg.shift_window_days,
             related.len(),
             yuan(items),
-            yuan(median),
-            share * 100.0
+            cfg.shift_claim_pct,
         );
-        let j = json!({"claims": related, "claims_items": yuan(items), "claims_fund_pay": yuan(fund), "stay_total_cost": yuan(cost),
-            "group_cost_pct": cfg.shift_stay_cost_pct, "group_cost_at_pct": yuan(p_cut), "group_median_cost": yuan(median),
-            "window_days": cfg.shift_window_days});
+        let j = json!({"claims": related, "claims_items": yuan(items), "largest_claim_items": yuan(largest), "claims_fund_pay": yuan(fund),
+            "stay_total_cost": yuan(cost), "stay_cheap": cheap, "group_cost_pct": cfg.shift_stay_cost_pct, "group_cost_at_pct": yuan(p_cut),
+            "group_median_cost": yuan(median), "window_days": cfg.shift_window_days, "claim_pct": cfg.shift_claim_pct});
         cx.flag(i, AuditRule::CostShifting, related, score, ev, j, String::new(), fund);
     }
 }
@@ -459,7 +471,7 @@ fn rule_upcoding(cx: &mut Ctx<'_>, i: usize) {
     let los = l.los_days.unwrap_or(0);
     let cost_cut = ls.cost_pct(cfg.upcoding_lower_cost_pct);
     let los_cut = ls.los_pct(cfg.upcoding_lower_los_pct);
-    if cost > cost_cut || los > los_cut {
+    if cost > cost_cut || los > los_cut || cost > own.cost_pct(cfg.upcoding_own_cost_pct) {
         return;
     }
     // the lower group must really be cheaper (else the split carries no money)
@@ -490,10 +502,18 @@ fn rule_under_provision(cx: &mut Ctx<'_>, i: usize) {
     let Some(gs) = cx.stats.group(&g.drg).filter(|s| s.n >= cfg.min_group_cases) else { return };
     let core = core_fees(l);
     let core_cut = gs.core_pct(cfg.under_core_pct);
-    let low_core = is_procedural_adrg(&g.adrg) && core < core_cut && gs.core_pct(50).0 > 0;
+    let med_core0 = gs.core_pct(50);
+    let low_core = is_procedural_adrg(&g.adrg)
+        && core < core_cut
+        && med_core0.0 > 0
+        && (core.0 as i128) * 100 < (med_core0.0 as i128) * cfg.under_core_max_share_pct as i128;
     let los = l.los_days.unwrap_or(0);
     let los_cut = gs.los_pct(cfg.under_los_pct);
-    let short = l.leaving_type == Some(LeavingType::OrderDischarge) && los < los_cut;
+    let share = cfg.under_short_max_share_pct as i128;
+    let short = l.leaving_type == Some(LeavingType::OrderDischarge)
+        && los < los_cut
+        && (los as i128) * 100 <= gs.los_pct(50) as i128 * share
+        && (l.total().0 as i128) * 100 <= gs.cost_pct(50).0 as i128 * share;
     if !low_core && !short {
         return;
     }
@@ -561,7 +581,8 @@ fn rule_low_risk_death(cx: &mut Ctx<'_>, i: usize) {
 fn rule_low_standard(cx: &mut Ctx<'_>, audited: &[usize], dup: &[bool]) {
     let (lists, groups, cfg) = (cx.inp.lists, cx.inp.groups, cx.cfg);
     let tiers = cx.inp.hospital_tiers;
-    let mut cand: Vec<(usize, Fen)> = Vec::new();
+    // (index, p-cut, implausibly cheap on its own)
+    let mut cand: Vec<(usize, Fen, bool)> = Vec::new();
     let mut hosp: BTreeMap<&str, (usize, usize)> = BTreeMap::new(); // (lists, candidates)
     for &i in audited {
         if dup[i] {
@@ -571,15 +592,19 @@ fn rule_low_standard(cx: &mut Ctx<'_>, audited: &[usize], dup: &[bool]) {
         let h = l.hospital_code.as_deref().unwrap_or("");
         hosp.entry(h).or_default().0 += 1;
         let g = &groups[i];
-        if !g.grouped || l.leaving_type == Some(LeavingType::Death) {
+        // medical groups (conditions that can be treated in outpatients), planned admissions,
+        // discharged by order
+        if !g.grouped || is_procedural_adrg(&g.adrg) || l.admit_route == Some(AdmitRoute::Emergency) || l.leaving_type != Some(LeavingType::OrderDischarge) {
             continue;
         }
-        let Some(los) = l.los_days.filter(|d| *d >= 0 && *d <= cfg.low_standard_max_los) else { continue };
-        let _ = los;
+        if l.los_days.filter(|d| *d >= 0 && *d <= cfg.low_standard_max_los).is_none() {
+            continue;
+        }
         let Some(gs) = cx.stats.group(&g.drg).filter(|s| s.n >= cfg.min_group_cases) else { continue };
         let cut = gs.cost_pct(cfg.low_standard_cost_pct);
-        if l.total() < cut {
-            cand.push((i, cut));
+        let very = (l.total().0 as i128) * 100 < (gs.cost_pct(50).0 as i128) * cfg.low_standard_max_share_pct as i128;
+        if l.total() < cut || very {
+            cand.push((i, cut, very));
             hosp.entry(h).or_default().1 += 1;
         }
     }
@@ -591,13 +616,14 @@ fn rule_low_standard(cx: &mut Ctx<'_>, audited: &[usize], dup: &[bool]) {
         t.0 += n;
         t.1 += c;
     }
-    for (i, cut) in cand {
+    for (i, cut, very) in cand {
         let l = &lists[i];
         let h = l.hospital_code.as_deref().unwrap_or("");
         let (n, c) = hosp[h];
         let (tn, tc) = tier[tier_of(h)];
         // hospital share c/n > tier share tc/tn × ratio  ⇔  c·tn·100 > tc·n·ratio
-        if (c as i128) * (tn as i128) * 100 <= (tc as i128) * (n as i128) * cfg.low_standard_hospital_ratio_pct as i128 {
+        let concentrated = (c as i128) * (tn as i128) * 100 > (tc as i128) * (n as i128) * cfg.low_standard_hospital_ratio_pct as i128;
+        if !very && !concentrated {
             continue;
         }
         let hs = c as f64 / n.max(1) as f64;

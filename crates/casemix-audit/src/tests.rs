@@ -97,7 +97,7 @@ fn split_admission_and_unplanned_readmission() {
 }
 
 #[test]
-fn cost_shifting_needs_claims_in_window_and_a_cheap_stay() {
+fn cost_shifting_needs_a_large_claim_in_the_window() {
     let mut b = B::new();
     b.population("p", "FB15", 40, 10_000); // 10,000 … 13,900 yuan
     b.stay("C1", "P1", "H1", "2024-03-10", 5, 6000, "FB15");
@@ -116,15 +116,20 @@ fn cost_shifting_needs_claims_in_window_and_a_cheap_stay() {
     };
     b.claims.push(claim("K1", "P1", "2024-03-07 09:00", 3000)); // 3 days before admission
     b.claims.push(claim("K2", "P2", "2024-03-01 09:00", 3000)); // 9 days before: outside
-    b.claims.push(claim("K3", "P3", "2024-03-08 09:00", 3000));
+    b.claims.push(claim("K3", "P3", "2024-03-08 09:00", 80)); // an ordinary visit
+    for k in 0..100 {
+        b.claims.push(claim(&format!("B{k}"), &format!("X{k}"), "2024-05-01 09:00", 100));
+    }
+    // 103 outpatient claims: p97 = rank ⌈0.97 × 103⌉ = 100 → 100 yuan; only 3,000-yuan claims exceed it
     let o = b.run();
     let f = flags_of(&o, AuditRule::CostShifting);
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].list_id, "C1");
     assert_eq!(f[0].related_ids, vec!["K1".to_string()]);
     assert_eq!(f[0].amount, Fen::from_yuan(1500)); // the fund's share of the shifted claim
-    // 43 cases: 6,000 ×2, 10,000 … 13,900, 12,000; p25 = rank ⌈0.25 × 43⌉ = 11 → 10,000 + 8 × 100
-    assert_eq!(f[0].evidence_json["group_cost_at_pct"], "10800.00");
+    // 43 cases: 6,000 ×2, 10,000 … 13,900, 12,000; p50 = rank ⌈0.5 × 43⌉ = 22 → 10,000 + 19 × 100
+    assert_eq!(f[0].evidence_json["group_cost_at_pct"], "11900.00");
+    assert_eq!(f[0].evidence_json["stay_cheap"], true);
 }
 
 #[test]
@@ -159,11 +164,12 @@ fn under_provision_low_core_fees_in_a_surgical_group() {
 #[test]
 fn low_standard_admission_concentrated_in_a_hospital() {
     let mut b = B::new();
-    b.population("m", "ES35", 100, 3000); // 107 cases: p10 = rank 11 = 3,000 + 3 × 100 (after 7 cheap stays)
+    b.population("m", "ES35", 100, 3000); // 107 cases: p10 = rank 11 = 3,300; median rank 54 ≈ 7,600 → 30 % = 2,280
     for k in 0..6 {
         b.stay(&format!("L{k}"), &format!("PL{k}"), "H1", "2024-03-10", 1, 1000, "ES35");
     }
-    b.stay("M1", "PM1", "H9", "2024-03-10", 1, 1000, "ES35"); // the background hospital: share 1/101 < 1.5 × 7/107
+    // below p10 but not below 30 % of the median, at the background hospital: share 1/101 < 1.5 × 7/107
+    b.stay("M1", "PM1", "H9", "2024-03-10", 1, 3100, "ES35");
     let o = b.run();
     let f: Vec<&str> = flags_of(&o, AuditRule::LowStandardAdmission).iter().map(|f| f.list_id.as_str()).collect();
     assert_eq!(f, vec!["L0", "L1", "L2", "L3", "L4", "L5"]);

@@ -1,7 +1,7 @@
 //! `casemix audit`: 智能审核. Reads settlement lists and outpatient/pharmacy claims, groups every
 //! list with the scheme (and, for complication groups, regroups it without its secondary
 //! diagnoses to know the group its resources would justify), runs casemix-audit and writes
-//! `flags.csv`, `by_rule.csv`, `by_hospital.csv`. With `--labels` (synthetic regions only) it
+//! `flags.csv`, `by_rule.csv`, `by_hospital.csv` and `groups.csv` (the grouping the audit used). With `--labels` (synthetic regions only) it
 //! also measures precision and recall per rule — the labels are read here, never by the audit.
 
 use super::common::{load_grouper, DEFAULT_SCHEMES_DIR};
@@ -163,6 +163,12 @@ pub fn run(a: Args) -> Result<(), String> {
     let out = audit(inp, &cfg);
     let t_audit = t2.elapsed();
     write_flags(&a.out, &out)?;
+    let mut w = writer(&a.out, "groups.csv")?;
+    w.write_record(["list_id", "drg", "adrg", "grouped", "drg_without_cc"]).map_err(csv_err)?;
+    for (l, g) in lists.iter().zip(&groups) {
+        w.write_record([l.list_id.as_str(), &g.drg, &g.adrg, if g.grouped { "1" } else { "0" }, g.drg_without_cc.as_deref().unwrap_or("")]).map_err(csv_err)?;
+    }
+    w.flush().map_err(csv_err)?;
     let (by_rule, by_hosp) = summarize(&inp, &out);
     let mut w = writer(&a.out, "by_rule.csv")?;
     w.write_record(["rule", "rule_zh", "flags", "mean_score"]).map_err(csv_err)?;
