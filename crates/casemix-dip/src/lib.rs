@@ -744,6 +744,7 @@ fn pooled_cv(xs: &[f64]) -> f64 {
 fn entry_name(kind: DipKind, dx_key: &str, proc_key: &str, treat: TreatType, names: &Names) -> String {
     let dx = names.dx(dx_key).unwrap_or(dx_key);
     match kind {
+        DipKind::Comprehensive if dx == dx_key => format!("{dx_key}（综合病种·{}组）", treat.label_zh()),
         DipKind::Comprehensive => format!("{dx_key} {dx}等（综合病种·{}组）", treat.label_zh()),
         _ if proc_key.is_empty() => format!("{dx}：保守治疗"),
         _ => {

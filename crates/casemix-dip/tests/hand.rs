@@ -200,3 +200,18 @@ fn procedure_types_and_keys() {
     assert_eq!(sev.level(&s(&["A", "A"]), Some(1)), 1);
     assert_eq!(sev.level(&[], Some(5)), 4);
 }
+
+#[test]
+fn catalogue_roundtrips_through_json() {
+    let h = history();
+    let cat = build_it(&h);
+    let json = serde_json::to_string(cat.data()).unwrap();
+    let back = Catalogue::from_data(serde_json::from_str(&json).unwrap());
+    // descriptive f64 statistics may differ in the last bit through JSON; payment fields do not
+    assert_eq!(back.entries().iter().map(|e| (&e.code, e.score, e.cost_mean, &e.severity)).collect::<Vec<_>>(),
+        cat.entries().iter().map(|e| (&e.code, e.score, e.cost_mean, &e.severity)).collect::<Vec<_>>());
+    let dx = s(&["K35.800", "I10.x00"]);
+    let px = s(&["47.0900"]);
+    let c = DipCase { year: 2025, diagnoses: &dx, procedures: &px, cost: Fen::from_yuan(6000), los: 5, leaving_type: Some(1), age_years: Some(70), age_days: None };
+    assert_eq!(back.assign(&c), cat.assign(&c));
+}
