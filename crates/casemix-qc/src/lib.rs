@@ -204,7 +204,7 @@ impl Qc {
             self.check_list(i, l, &mut out);
         }
         self.check_batch(lists, &mut out);
-        out.sort_by(|a, b| (a.index, a.rule).cmp(&(b.index, b.rule)));
+        out.sort_by_key(|f| (f.index, f.rule));
         out
     }
 
@@ -260,7 +260,7 @@ impl Qc {
             }
         }
         if let Some(d) = ad {
-            if d < 0 || (d > 365 && ay.map_or(true, |y| y < 1)) {
+            if d < 0 || (d > 365 && !matches!(ay, Some(y) if y >= 1)) {
                 o.push(Rule::DomAgeDays, d.to_string(), "");
             }
         }
