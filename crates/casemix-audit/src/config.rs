@@ -74,7 +74,7 @@ impl Default for AuditConfig {
             shift_window_days: 7,
             shift_stay_cost_pct: 50,
             shift_require_cheap_stay: false,
-            shift_claim_pct: 97,
+            shift_claim_pct: 95,
             upcoding_lower_cost_pct: 50,
             upcoding_lower_los_pct: 75,
             upcoding_own_cost_pct: 10,

@@ -120,7 +120,7 @@ fn cost_shifting_needs_a_large_claim_in_the_window() {
     for k in 0..100 {
         b.claims.push(claim(&format!("B{k}"), &format!("X{k}"), "2024-05-01 09:00", 100));
     }
-    // 103 outpatient claims: p97 = rank ⌈0.97 × 103⌉ = 100 → 100 yuan; only 3,000-yuan claims exceed it
+    // 103 outpatient claims: p95 = rank ⌈0.95 × 103⌉ = 98 → 100 yuan; only 3,000-yuan claims exceed it
     let o = b.run();
     let f = flags_of(&o, AuditRule::CostShifting);
     assert_eq!(f.len(), 1);
