@@ -113,7 +113,10 @@ fn run_group(a: GroupArgs) -> Result<(), String> {
     } else {
         0
     };
-    header.extend(RESULT_COLUMNS.iter().map(|s| s.to_string()));
+    // with --full the input's own list_id column identifies the record: no second id column
+    // (casemix-io would read `id` as a duplicate of list_id)
+    let skip_id = usize::from(a.full);
+    header.extend(RESULT_COLUMNS.iter().skip(skip_id).map(|s| s.to_string()));
     if a.explain {
         header.push("trace".into());
     }
@@ -171,8 +174,11 @@ fn run_group(a: GroupArgs) -> Result<(), String> {
                 .collect();
             hs.into_iter().map(|j| j.join().expect("worker thread")).collect()
         });
-        for (cells, kind, g) in parts.into_iter().flatten() {
+        for (mut cells, kind, g) in parts.into_iter().flatten() {
             total += 1;
+            if skip_id == 1 {
+                cells.remove(n_input);
+            }
             match g {
                 None => rejected += 1,
                 Some(true) => {
@@ -180,7 +186,7 @@ fn run_group(a: GroupArgs) -> Result<(), String> {
                     *kinds.entry(kind.map(|k| k.label_zh()).unwrap_or("")).or_default() += 1;
                 }
                 Some(false) => {
-                    let msg = &cells[n_input + 8];
+                    let msg = &cells[n_input + 8 - skip_id];
                     let reason = msg.split('：').next().unwrap_or(msg).to_string();
                     *reasons.entry(reason).or_default() += 1;
                 }
