@@ -1,0 +1,2 @@
+//! Bounded load client (placeholder, replaced below).
+fn main() {}
