@@ -47,6 +47,8 @@ enum Command {
     Audit(cmd::audit::Args),
     /// 审核复核与扣款 (review flags into deductions)
     Review(cmd::review::Args),
+    /// 启动预分组 HTTP 服务 (serve the pre-grouping API)
+    Serve(cmd::serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
         Command::Qc(a) => cmd::qc::run(a),
         Command::Audit(a) => cmd::audit::run(a),
         Command::Review(a) => cmd::review::run(a),
+        Command::Serve(a) => cmd::serve::run(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

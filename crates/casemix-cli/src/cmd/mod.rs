@@ -12,3 +12,4 @@ pub mod synth;
 pub mod qc;
 pub mod audit;
 pub mod review;
+pub mod serve;

@@ -1,0 +1,70 @@
+//! `casemix serve`: the pre-grouping HTTP API (`casemix-server`) on one address, with a scheme
+//! and, optionally, DRG weights, a points policy and a point value for expected payments.
+
+use super::common::{load_grouper, DEFAULT_SCHEMES_DIR};
+use super::settle::load_policy;
+use casemix_pricing::Decimal;
+use casemix_server::{AppState, Pricing};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// 分组方案目录或方案编号 (scheme directory or id, e.g. chs_drg_11)
+    #[arg(long)]
+    pub scheme: String,
+    /// 方案库目录 (where scheme ids are looked up)
+    #[arg(long, default_value = DEFAULT_SCHEMES_DIR)]
+    pub schemes_dir: PathBuf,
+    /// 监听地址 (listen address)
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    /// DRG 权重表 weights.csv：返回 rw 与点数 (relative weights and points)
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// 政策文件（DRG 点数法）：按系数与高低倍率规则计算病例点数；须同时给出 --weights
+    #[arg(long, requires = "weights")]
+    pub policy: Option<PathBuf>,
+    /// 点值（元/点）：与 --policy 一起给出时返回预计支付金额（四舍五入到分）
+    #[arg(long, requires = "policy")]
+    pub point_value: Option<String>,
+    /// 启用编码转换 (FORMAT.md §8 code translation)
+    #[arg(long)]
+    pub translate_codes: bool,
+    /// 请求体上限（MiB）(request body limit)
+    #[arg(long, default_value_t = 32)]
+    pub body_limit_mib: usize,
+}
+
+pub fn run(a: Args) -> Result<(), String> {
+    let mut g = load_grouper(&a.scheme, &a.schemes_dir)?;
+    g.set_translate_codes(a.translate_codes);
+    let pricing = match &a.weights {
+        None => None,
+        Some(w) => {
+            let text = std::fs::read_to_string(w).map_err(|e| format!("无法读取权重表 {}：{e}", w.display()))?;
+            let policy = match &a.policy {
+                Some(p) => Some(load_policy(p, &[])?),
+                None => None,
+            };
+            let pv = match &a.point_value {
+                Some(s) => Some(Decimal::from_str(s.trim()).map_err(|_| format!("--point-value “{s}”不是有效数值"))?),
+                None => None,
+            };
+            Some(Arc::new(Pricing::new(&text, policy, pv).map_err(|e| format!("{}：{e}", w.display()))?))
+        }
+    };
+    let state = AppState { grouper: Arc::new(g), pricing, body_limit: a.body_limit_mib.max(1) * 1024 * 1024 };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_io().build().map_err(|e| format!("无法启动运行时：{e}"))?;
+    rt.block_on(async move {
+        let l = tokio::net::TcpListener::bind(&a.addr).await.map_err(|e| format!("无法监听 {}：{e}", a.addr))?;
+        let addr = l.local_addr().map_err(|e| e.to_string())?;
+        eprintln!(
+            "预分组服务已启动：http://{addr}/api/v1/group（方案 {} {}；接口说明 http://{addr}/api/openapi.json）",
+            state.grouper.id(),
+            state.grouper.title()
+        );
+        casemix_server::serve(l, state).await.map_err(|e| format!("服务异常退出：{e}"))
+    })
+}
