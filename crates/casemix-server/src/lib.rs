@@ -263,7 +263,9 @@ async fn group(
             ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", format!("请求体无法读取：{}", e.body_text()))
         }
     })?;
-    let v: Value = serde_json::from_slice(&body).map_err(|e| {
+    // a UTF-8 byte-order mark (sent by some Windows clients) is not part of the JSON
+    let text: &[u8] = body.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(&body);
+    let v: Value = serde_json::from_slice(text).map_err(|e| {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("请求体不是合法的 JSON（第 {} 行第 {} 列）：{e}", e.line(), e.column()))
     })?;
     match v {

@@ -140,6 +140,11 @@ async fn group_one_case() {
     assert!(!v["drg_name"].as_str().unwrap().is_empty());
     assert!(v.get("trace").is_none(), "no trace unless asked");
     assert!(v.get("rw").is_none(), "no pricing without weights");
+    // a leading UTF-8 byte-order mark is accepted
+    let mut b = "\u{feff}".as_bytes().to_vec();
+    b.extend_from_slice(appendicitis().to_string().as_bytes());
+    let (st, v) = call(a, "POST", "/api/v1/group", &b).await;
+    assert_eq!((st, v["drg"].as_str()), (200, Some("GD13")));
 }
 
 #[tokio::test]
@@ -273,7 +278,7 @@ async fn malformed_bodies_only_4xx() {
                 .collect()
         })
         .collect();
-    for s in ["{", "}", "[", "{\"cases\": [", "{\"a\":}", "\u{feff}{}", "{\"cases\": [1, \"x\", null, [], true]}", "true", "1e999", "{\"cases\": null}"] {
+    for s in ["{", "}", "[", "{\"cases\": [", "{\"a\":}", "\u{feff}\u{feff}{}", "{\"cases\": [1, \"x\", null, [], true]}", "true", "1e999", "{\"cases\": null}"] {
         bodies.push(s.as_bytes().to_vec());
     }
     for body in &bodies {
@@ -337,4 +342,67 @@ async fn pricing_with_weights_and_policy() {
     assert_eq!(st, 200);
     assert_ne!(v["status"], "分组成功");
     assert!(v.get("rw").is_none());
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
+            "\\PC{0,12}".prop_map(Value::String),
+            prop::sample::select(vec!["K35.300", "J18.900", "47.0100", "1", "2", "30", "2025-01-02 08:00", "九"]).prop_map(|s| json!(s)),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        prop::sample::select(casemix_model::Field::ALL.iter().map(|f| f.key().to_string()).collect::<Vec<_>>()),
+                        prop::sample::select(casemix_model::Field::ALL.iter().map(|f| f.label_zh().to_string()).collect::<Vec<_>>()),
+                        Just("cases".to_string()),
+                        "[a-z]{1,6}",
+                    ],
+                    inner,
+                    0..6
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn rt() -> &'static (tokio::runtime::Runtime, SocketAddr) {
+        static RT: OnceLock<(tokio::runtime::Runtime, SocketAddr)> = OnceLock::new();
+        RT.get_or_init(|| {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+            let a = rt.block_on(start(state()));
+            (rt, a)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+        /// Any JSON document or byte string: 2xx or 4xx with a JSON body, never 5xx.
+        #[test]
+        fn any_body_is_answered_without_5xx(v in json_value(), bytes in prop::collection::vec(any::<u8>(), 0..64), explain in any::<bool>()) {
+            let (rt, a) = rt();
+            let path = if explain { "/api/v1/group?explain=true" } else { "/api/v1/group" };
+            for (i, body) in [v.to_string().into_bytes(), json!({"cases": [v.clone(), v.clone()]}).to_string().into_bytes(), bytes.clone()].into_iter().enumerate() {
+                let (st, _, b) = rt.block_on(raw(*a, "POST", path, &body));
+                prop_assert!((200..500).contains(&st), "status {} for {:?}", st, String::from_utf8_lossy(&body));
+                let out: Value = serde_json::from_str(&b).unwrap();
+                if st >= 400 {
+                    prop_assert!(out["code"].is_string());
+                } else if i == 1 {
+                    // a batch of two: both answered, whatever they hold
+                    prop_assert_eq!(out["results"].as_array().map(Vec::len), Some(2));
+                }
+            }
+        }
+    }
 }
