@@ -67,6 +67,10 @@ pub mod rules {
     pub const CLAIM_ID_MISSING: &str = "claim_id_missing";
     /// A claim column's text cannot be read ([`casemix_model::Claim::set_column`]).
     pub const CLAIM_FIELD: &str = "claim_field";
+    /// An itemised charge's column cannot be read ([`casemix_model::ChargeItem::set_column`]).
+    pub const CHARGE_FIELD: &str = "charge_field";
+    /// An itemised charge lacks its item code, category or amount.
+    pub const CHARGE_FIELD_MISSING: &str = "charge_field_missing";
 }
 
 /// One input record that did not become a settlement list (or claim), with the reason.

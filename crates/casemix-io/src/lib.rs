@@ -7,7 +7,7 @@
 //! (`id,sex,age_years,…,procedures`) is a valid settlement-list file.
 //!
 //! Bad input never aborts a batch: every data record ends either as a [`SettlementList`] (or
-//! [`Claim`]) or as a [`Rejection`] naming line, id, field, rule and a Chinese reason.
+//! [`Claim`], or [`ChargeItem`]) or as a [`Rejection`] naming line, id, field, rule and a Chinese reason.
 //! File-level problems (unreadable file, empty file, duplicate header columns) are [`IoError`]s.
 //!
 //! ## Two stages, for speed
@@ -41,15 +41,15 @@ mod write;
 
 pub use error::{rules, IoError, Rejection};
 pub use reader::{Encoding, Format, RawRow, ReadOptions, RecordReader};
-pub use schema::{ClaimSchema, Schema};
+pub use schema::{ChargeSchema, ClaimSchema, Schema};
 pub use write::{
-    write_claims_csv, write_rejections_csv, write_settlements_csv, write_table_xlsx, write_xlsx, xlsx_bytes,
+    write_charges_csv, write_claims_csv, write_rejections_csv, write_settlements_csv, write_table_xlsx, write_xlsx, xlsx_bytes,
     SettlementCsvWriter, XlsxCell, XlsxSheet, REJECTION_COLUMNS,
 };
 
 pub use csv::StringRecord;
 
-use casemix_model::{Claim, SettlementList};
+use casemix_model::{ChargeItem, Claim, SettlementList};
 use std::path::Path;
 
 const BATCH: usize = 4096;
@@ -113,6 +113,25 @@ pub fn read_claims_from_bytes(
     collect(rdr, |r| schema.parse(r))
 }
 
+/// Reads every itemised charge (费用明细) of a file (same formats and encodings; headers via
+/// [`ChargeItem::column_index`], unknown columns ignored). Items in file order, then rejections.
+pub fn read_charges(path: impl AsRef<Path>, opts: &ReadOptions) -> Result<(Vec<ChargeItem>, Vec<Rejection>), IoError> {
+    let rdr = RecordReader::open(path, opts)?;
+    let schema = rdr.charge_schema()?;
+    collect(rdr, |r| schema.parse(r))
+}
+
+/// [`read_charges`] from an in-memory file.
+pub fn read_charges_from_bytes(
+    bytes: &[u8],
+    format: Option<Format>,
+    opts: &ReadOptions,
+) -> Result<(Vec<ChargeItem>, Vec<Rejection>), IoError> {
+    let rdr = RecordReader::from_reader(std::io::Cursor::new(bytes.to_vec()), format, opts)?;
+    let schema = rdr.charge_schema()?;
+    collect(rdr, |r| schema.parse(r))
+}
+
 #[cfg(test)]
 mod send_sync {
     fn assert_send_sync<T: Send + Sync>() {}
@@ -120,6 +139,7 @@ mod send_sync {
     fn schema_is_send_sync_and_rows_send() {
         assert_send_sync::<crate::Schema>();
         assert_send_sync::<crate::ClaimSchema>();
+        assert_send_sync::<crate::ChargeSchema>();
         assert_send_sync::<crate::RawRow>();
         fn assert_send<T: Send>() {}
         assert_send::<crate::RecordReader>();

@@ -302,6 +302,14 @@ impl RecordReader {
         }
     }
 
+    /// The itemised-charges schema for this file's header.
+    pub fn charge_schema(&self) -> Result<crate::ChargeSchema, IoError> {
+        match self.format {
+            Format::Jsonl => Ok(crate::ChargeSchema::json()),
+            _ => crate::ChargeSchema::from_headers(&self.headers),
+        }
+    }
+
     fn read_header(&mut self) -> Result<(), IoError> {
         let mut row = RawRow::default();
         match self.format {

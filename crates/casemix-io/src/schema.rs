@@ -13,7 +13,7 @@
 
 use crate::error::{rules, IoError, Rejection};
 use crate::reader::RawRow;
-use casemix_model::{Claim, Field, FieldError, SettlementList, CLAIM_COLUMNS};
+use casemix_model::{ChargeItem, Claim, Field, FieldError, SettlementList, CHARGE_COLUMNS, CLAIM_COLUMNS};
 use csv::StringRecord;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
@@ -498,6 +498,118 @@ impl ClaimSchema {
                 rules::CLAIM_FIELD,
                 &what,
             ));
+        }
+        Ok(c)
+    }
+}
+
+/// How to read itemised charges ([`ChargeItem`], 费用明细) from the rows of one file. Headers are
+/// resolved with [`ChargeItem::column_index`]; unknown columns are ignored. Rejection messages
+/// name the record by its `list_id` (a stay has many charge rows; the line tells them apart).
+#[derive(Debug, Clone)]
+pub struct ChargeSchema {
+    headers: StringRecord,
+    kind: ClaimKind,
+}
+
+const CHARGE_LIST_ID: usize = 0;
+
+impl ChargeSchema {
+    pub fn from_headers(headers: &StringRecord) -> Result<ChargeSchema, IoError> {
+        let cols = resolve_headers(headers, ChargeItem::column_index, |i| CHARGE_COLUMNS[i])?;
+        let id_col = cols.iter().position(|c| *c == Some(CHARGE_LIST_ID));
+        Ok(ChargeSchema { headers: headers.clone(), kind: ClaimKind::Table { cols, id_col } })
+    }
+
+    pub fn json() -> ChargeSchema {
+        ChargeSchema { headers: StringRecord::new(), kind: ClaimKind::Json }
+    }
+
+    pub fn headers(&self) -> &StringRecord {
+        &self.headers
+    }
+
+    /// Reads one charge item. Never panics; exactly one of item or rejection. A missing
+    /// `list_id`, `item_code`, `category` or `amount` is a rejection (the item cannot be placed).
+    pub fn parse(&self, row: &RawRow) -> Result<ChargeItem, Rejection> {
+        let mut c = ChargeItem::default();
+        let mut present = 0u64;
+        let mut first: Option<(usize, String)> = None;
+        let mut more = 0usize;
+        let mut set = |c: &mut ChargeItem, present: &mut u64, i: usize, s: &str| {
+            if s.trim().is_empty() {
+                return;
+            }
+            *present |= 1 << i;
+            if let Err(m) = c.set_column(i, s) {
+                if first.is_none() {
+                    first = Some((i, m));
+                } else {
+                    more += 1;
+                }
+            }
+        };
+        match &self.kind {
+            ClaimKind::Table { cols, id_col } => {
+                let id = id_col.and_then(|i| row.cells.get(i)).map(str::trim).unwrap_or("");
+                if row.bad_encoding {
+                    return Err(encoding_rejection("list_id", row.line, id));
+                }
+                if row.cells.len() != cols.len() {
+                    return Err(Rejection::new(
+                        row.line,
+                        id,
+                        "",
+                        rules::CELL_COUNT,
+                        &format!("本行有 {} 个单元格，表头有 {} 列", row.cells.len(), cols.len()),
+                    ));
+                }
+                for (cell, col) in row.cells.iter().zip(cols) {
+                    if let Some(i) = col {
+                        set(&mut c, &mut present, *i, cell);
+                    }
+                }
+            }
+            ClaimKind::Json => {
+                let obj = json_object("list_id", row)?;
+                let mut seen = 0u64;
+                for (k, v) in &obj.0 {
+                    let Some(i) = ChargeItem::column_index(k) else { continue };
+                    let Some(text) = json_text(v) else {
+                        return Err(Rejection::new(
+                            row.line,
+                            "",
+                            CHARGE_COLUMNS[i].0,
+                            rules::JSON_VALUE,
+                            &format!("字段“{k}”的取值是嵌套的对象或数组，不能作为单元格"),
+                        ));
+                    };
+                    if seen & (1 << i) != 0 {
+                        return Err(Rejection::new(
+                            row.line,
+                            "",
+                            CHARGE_COLUMNS[i].0,
+                            rules::JSON_DUPLICATE_FIELD,
+                            &format!("字段 {}（{}）出现多次", CHARGE_COLUMNS[i].0, CHARGE_COLUMNS[i].1),
+                        ));
+                    }
+                    seen |= 1 << i;
+                    set(&mut c, &mut present, i, &text);
+                }
+            }
+        }
+        if c.list_id.is_empty() {
+            return Err(Rejection::new(row.line, "", "list_id", rules::LIST_ID_MISSING, "清单流水号(list_id)为空"));
+        }
+        if let Some((i, m)) = first {
+            let what = if more > 0 { format!("{m}（另有 {more} 个字段无法读取）") } else { m };
+            return Err(Rejection::new(row.line, &c.list_id, CHARGE_COLUMNS[i].0, rules::CHARGE_FIELD, &what));
+        }
+        for i in [1usize, 3, 5] {
+            if present & (1 << i) == 0 {
+                let (k, zh) = CHARGE_COLUMNS[i];
+                return Err(Rejection::new(row.line, &c.list_id, k, rules::CHARGE_FIELD_MISSING, &format!("{zh}({k})为空")));
+            }
         }
         Ok(c)
     }

@@ -2,7 +2,7 @@
 //! table writer for statements and reports. Output is deterministic (same input → same bytes).
 
 use crate::error::{IoError, Rejection};
-use casemix_model::{Claim, Fen, Field, SettlementList, CLAIM_COLUMNS};
+use casemix_model::{ChargeItem, Claim, Fen, Field, SettlementList, CHARGE_COLUMNS, CLAIM_COLUMNS};
 use std::io::Write;
 use std::path::Path;
 
@@ -64,6 +64,18 @@ pub fn write_claims_csv<W: Write>(w: W, claims: &[Claim]) -> Result<(), IoError>
     wr.write_record(CLAIM_COLUMNS.iter().map(|(k, _)| *k))?;
     for c in claims {
         wr.write_record((0..CLAIM_COLUMNS.len()).map(|i| c.column_text(i)))?;
+    }
+    wr.flush()?;
+    Ok(())
+}
+
+/// Writes itemised charges as canonical CSV: the [`CHARGE_COLUMNS`] keys, the category as its
+/// fee key (`fee_western_drug`).
+pub fn write_charges_csv<W: Write>(w: W, charges: &[ChargeItem]) -> Result<(), IoError> {
+    let mut wr = csv::WriterBuilder::new().from_writer(w);
+    wr.write_record(CHARGE_COLUMNS.iter().map(|(k, _)| *k))?;
+    for c in charges {
+        wr.write_record((0..CHARGE_COLUMNS.len()).map(|i| c.column_text(i)))?;
     }
     wr.flush()?;
     Ok(())

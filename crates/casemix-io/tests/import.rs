@@ -734,3 +734,63 @@ fn utf16_with_bom_is_decoded() {
     assert_eq!(lists[0].list_id, "L1");
     assert_eq!(lists[0].sex, Some(Sex::Female));
 }
+
+// ---- itemised charges (费用明细) ----
+
+#[test]
+fn charges_read_with_rejections_and_roundtrip() {
+    use casemix_model::FeeKind;
+    let text = "清单流水号,收费项目编码,收费项目名称,收费类别,数量,金额,单价\n\
+L1,D-ANTIBIO-01,头孢曲松,西药费,2,37.40,18.70\n\
+L1,L-BLOODGAS,血气分析,fee_lab,1.5,60,40\n\
+L2,X-1,某项,药费,1,1.00,\n\
+,X-2,某项,fee_lab,1,1.00,\n\
+L3,,某项,fee_lab,1,1.00,\n\
+L4,X-4,某项,fee_lab,1,1.234,\n";
+    let (items, rej) = read_charges_from_bytes(text.as_bytes(), None, &ReadOptions::default()).unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!((items[0].category, items[0].quantity, items[0].amount), (FeeKind::WesternDrug, Centi(200), Fen(3740)));
+    assert_eq!((items[1].category, items[1].quantity, items[1].amount), (FeeKind::Lab, Centi(150), Fen(6000)));
+    assert_eq!(
+        messages(&rej),
+        [
+            "第 4 行 list_id=L2：收费类别(category)取值“药费”不是医疗收费项目类别",
+            "第 5 行 list_id=：清单流水号(list_id)为空",
+            "第 6 行 list_id=L3：收费项目编码(item_code)为空",
+            "第 7 行 list_id=L4：金额(amount)取值“1.234”金额小数位超过2位",
+        ]
+    );
+    let rules_fields: Vec<(&str, &str)> = rej.iter().map(|r| (r.rule.as_str(), r.field.as_str())).collect();
+    assert_eq!(
+        rules_fields,
+        [
+            (rules::CHARGE_FIELD, "category"),
+            (rules::LIST_ID_MISSING, "list_id"),
+            (rules::CHARGE_FIELD_MISSING, "item_code"),
+            (rules::CHARGE_FIELD, "amount")
+        ]
+    );
+    let mut out = Vec::new();
+    write_charges_csv(&mut out, &items).unwrap();
+    let out_text = String::from_utf8(out.clone()).unwrap();
+    assert_eq!(
+        out_text,
+        "list_id,item_code,item_name,category,quantity,amount\nL1,D-ANTIBIO-01,头孢曲松,fee_western_drug,2,37.40\nL1,L-BLOODGAS,血气分析,fee_lab,1.50,60.00\n"
+    );
+    let (again, rej) = read_charges_from_bytes(&out, None, &ReadOptions::default()).unwrap();
+    assert!(rej.is_empty());
+    assert_eq!(again, items);
+    // JSONL, GBK and a wrong cell count
+    let (items, rej) = read_charges_from_bytes(
+        "{\"list_id\":\"L9\",\"item_code\":\"E-CT-CHEST\",\"category\":\"检查费\",\"amount\":300}\n{\"list_id\":\"L9\",\"amount\":{\"v\":1}}\n".as_bytes(),
+        None,
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!((items.len(), items[0].category, items[0].amount), (1, FeeKind::Exam, Fen(30000)));
+    assert_eq!((rej[0].rule.as_str(), rej[0].field.as_str()), (rules::JSON_VALUE, "amount"));
+    let (gbk, _, _) = encoding_rs::GBK.encode("清单流水号,收费项目编码,收费类别,金额\nL1,X,化验费,5\nL2,X\n");
+    let (items, rej) = read_charges_from_bytes(&gbk, None, &ReadOptions::default()).unwrap();
+    assert_eq!((items.len(), items[0].category, items[0].amount), (1, FeeKind::Lab, Fen(500)));
+    assert_eq!(rej[0].message, "第 3 行 list_id=L2：本行有 2 个单元格，表头有 4 列");
+}

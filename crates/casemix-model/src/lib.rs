@@ -1,14 +1,16 @@
 //! # casemix-model
 //!
 //! The data every other Casemix crate speaks: the inpatient settlement list
-//! ([`SettlementList`]), outpatient/pharmacy claims ([`Claim`]), coded values ([`codes`]) and
+//! ([`SettlementList`]), outpatient/pharmacy claims ([`Claim`]), itemised charges ([`ChargeItem`]), coded values ([`codes`]) and
 //! money as integer fen ([`Fen`]). Pure: no I/O, no clocks, no globals.
 
+pub mod charge;
 pub mod claim;
 pub mod codes;
 pub mod money;
 pub mod settlement;
 
+pub use charge::{ChargeItem, CHARGE_COLUMNS};
 pub use claim::{Claim, CLAIM_COLUMNS};
 pub use codes::*;
 pub use money::{AmountError, Centi, Fen};

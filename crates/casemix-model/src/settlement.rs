@@ -49,6 +49,23 @@ impl FeeKind {
     pub fn field(self) -> Field {
         Field::FEES[self as usize]
     }
+    /// The English key of the category's settlement-list column (`fee_western_drug`).
+    pub fn key(self) -> &'static str {
+        self.field().key()
+    }
+    /// The Chinese label (`西药费`).
+    pub fn label_zh(self) -> &'static str {
+        self.field().label_zh()
+    }
+    /// The two-digit national code of 医疗收费项目类别 (spec-notes.md §3.2: 01 床位费 … 14 其他费).
+    pub fn code(self) -> String {
+        format!("{:02}", self as usize + 1)
+    }
+    /// Reads a category from its key, Chinese label or two-digit national code (spaces trimmed).
+    pub fn from_text(s: &str) -> Option<FeeKind> {
+        let t = s.trim();
+        FeeKind::ALL.iter().copied().find(|k| k.key() == t || k.label_zh() == t || k.code() == t)
+    }
 }
 
 /// One inpatient settlement list. `None` = the cell was empty (missing), which is distinct from 0.
