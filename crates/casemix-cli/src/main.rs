@@ -49,6 +49,8 @@ enum Command {
     Review(cmd::review::Args),
     /// 启动预分组 HTTP 服务 (serve the pre-grouping API)
     Serve(cmd::serve::Args),
+    /// 工作台数据库：导入上传、版本与操作日志 (the workbench store: uploads, versions, audit log)
+    Store(cmd::store::Args),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
         Command::Audit(a) => cmd::audit::run(a),
         Command::Review(a) => cmd::review::run(a),
         Command::Serve(a) => cmd::serve::run(a),
+        Command::Store(a) => cmd::store::run(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

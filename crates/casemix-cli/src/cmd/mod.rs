@@ -13,3 +13,4 @@ pub mod qc;
 pub mod audit;
 pub mod review;
 pub mod serve;
+pub mod store;
