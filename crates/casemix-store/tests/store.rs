@@ -132,7 +132,7 @@ fn argon2id_passwords_verify() {
     let mut s = Store::open(&path).unwrap();
     let a = admin(&mut s);
     s.create_user("admin", &new_user("h1", Role::HospitalUser, Some("H1")), t(1, 9)).unwrap();
-    assert_eq!(s.verify_password("admin", "正确的密码 correct horse").unwrap(), Some(a));
+    assert_eq!(s.verify_password("admin", "正确的密码 correct horse").unwrap(), Some(a.clone()));
     assert_eq!(s.verify_password("admin", "正确的密码 correct hors").unwrap(), None);
     assert_eq!(s.verify_password("admin", "").unwrap(), None);
     assert_eq!(s.verify_password("nobody", "正确的密码 correct horse").unwrap(), None);
@@ -150,6 +150,18 @@ fn argon2id_passwords_verify() {
         assert!(!h.contains("correct"));
     }
     assert_ne!(hashes[0], hashes[1], "same password, different salts");
+
+    // changing a password: by the user or an admin, logged, never the password itself
+    let h1 = s.user("h1").unwrap().unwrap();
+    assert!(matches!(s.set_password(&h1, "admin", "x", t(2, 8)), Err(StoreError::Forbidden(_))));
+    assert!(s.set_password(&h1, "h1", "新密码 new", t(2, 8)).unwrap());
+    assert_eq!(s.verify_password("h1", "正确的密码 correct horse").unwrap(), None);
+    assert_eq!(s.verify_password("h1", "新密码 new").unwrap(), Some(h1.clone()));
+    assert!(!s.set_password(&a, "nobody", "x", t(2, 9)).unwrap());
+    let log = s.audit_log(&h1.scope(), &AuditFilter { action: Some("password_change".into()), ..Default::default() }).unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!((log[0].actor.as_str(), log[0].object.as_str()), ("h1", "user:h1"));
+    assert!(!log[0].detail.to_string().contains("新密码"));
 }
 
 fn rej(line: u64, id: &str) -> Rejection {
