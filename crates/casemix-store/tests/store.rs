@@ -445,6 +445,7 @@ fn crash_mid_upload_leaves_nothing_half_written() {
         .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, "1")
         .env(DB_ENV, &path)
+        .current_dir(dir.path()) // a core dump, if the system writes one, lands in the temp dir
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
