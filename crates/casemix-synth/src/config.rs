@@ -261,8 +261,32 @@ pub struct SynthConfig {
     pub payer: PayerPolicy,
     pub cost: CostModel,
     pub inject: InjectionModel,
+    /// Itemised charges (费用明细): how diagnoses leave a trace in the items.
+    pub charges: ChargeModel,
     /// Worker threads for generation (output does not depend on it).
     pub threads: usize,
+}
+
+/// How the treatment of each coded diagnosis shows in the itemised charges (regions.md, Wuxi:
+/// "each diagnosis has a module of required treatments"). Genuine diagnoses are treated, with
+/// noise; the diagnosis added by `upcoding` is not (its stay's charges are the original case's).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChargeModel {
+    /// Probability that a genuine diagnosis's treatment is not charged at all (treated outside
+    /// the stay, charged under another item, or a coding error). Not 0: real coding is noisy.
+    pub treatment_missing_prob: f64,
+    /// Probability that each item of a treated diagnosis's module appears (so a module of k
+    /// items is charged partly, typically 90 % of its items).
+    pub treatment_item_prob: f64,
+    /// Probability that a surgical stay carries a prophylactic antibiotic (noise that overlaps
+    /// the infection modules).
+    pub prophylaxis_prob: f64,
+}
+
+impl Default for ChargeModel {
+    fn default() -> Self {
+        ChargeModel { treatment_missing_prob: 0.01, treatment_item_prob: 0.9, prophylaxis_prob: 0.3 }
+    }
 }
 
 impl SynthConfig {
@@ -278,6 +302,7 @@ impl SynthConfig {
             payer: PayerPolicy::default(),
             cost: CostModel::default(),
             inject: InjectionModel::default(),
+            charges: ChargeModel::default(),
             threads: 1,
         }
     }

@@ -8,7 +8,7 @@ use crate::money::{apportion, share};
 use crate::rng::{self, normal, Rng};
 use casemix_grouper::Grouper;
 use casemix_model::{
-    AdmitRoute, Centi, Claim, FeeKind, Fen, InsuranceType, LeavingType, PaymentMethod, Poa, ProviderKind, ReadmitPlan, Sex,
+    AdmitRoute, Centi, ChargeItem, Claim, FeeKind, Fen, InsuranceType, LeavingType, PaymentMethod, Poa, ProviderKind, ReadmitPlan, Sex,
     SettlementList,
 };
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
@@ -41,6 +41,8 @@ pub struct Row {
 pub struct Chunk {
     pub rows: Vec<Row>,
     pub claims: Vec<Claim>,
+    /// Itemised charges (费用明细) of the rows, in row order.
+    pub charges: Vec<ChargeItem>,
     pub labels: Vec<Label>,
     /// Cases that did not group and were drawn again.
     pub resampled: u64,
@@ -116,6 +118,9 @@ struct Stay {
     median_los: f64,
     recipe: usize,
     person: Person,
+    /// Diagnoses whose treatment the charges show; `None` = all of the list's (an upcoded stay
+    /// keeps the original case's diagnoses here).
+    treated: Option<Vec<String>>,
 }
 
 const FEE_BASE: [[f64; 14]; 3] = [
@@ -515,7 +520,7 @@ impl<'a> Ctx<'a> {
                 continue;
             }
             let (mc, ml, kind) = self.medians(&drg, &adrg, ri, h, yi);
-            let mut s = Stay { list: l, drg, adrg, kind, median_cost: mc, median_los: ml, recipe: ri, person: p };
+            let mut s = Stay { list: l, drg, adrg, kind, median_cost: mc, median_los: ml, recipe: ri, person: p, treated: None };
             self.outcome_and_money(&mut s, h, discharge, r, None, None);
             return s;
         }
@@ -762,6 +767,11 @@ impl<'a> Ctx<'a> {
             let c = self.claim(&s, h, kind, day, r, format!("C{}{}{:06}", h.code, ym, *cseq), None);
             ch.claims.push(c);
         }
+        // itemised charges from their own stream (keyed by list id), so the lists and claims
+        // do not depend on the charge model
+        let mut cr = rng::substream(self.cfg.seed, &[0x6368_6172, rng::str_hash(id)]);
+        let treated = s.treated.as_deref().unwrap_or(&s.list.diagnoses);
+        crate::charges::stay_charges(&s.list, treated, s.kind != GroupKind::Medical, &self.cfg.charges, &mut cr, &mut ch.charges);
         ch.rows.push(Row { list: s.list, drg: s.drg, adrg: s.adrg });
     }
 
@@ -844,6 +854,7 @@ impl<'a> Ctx<'a> {
                                     s.list.total(),
                                     s.list.los_days.unwrap_or(0)
                                 );
+                                s.treated = Some(s.list.diagnoses.clone());
                                 s.list = l2;
                                 s.drg = drg;
                                 ch.labels.push(Label { id: id.clone(), kind: k, related_id: String::new(), note });
@@ -883,6 +894,7 @@ impl<'a> Ctx<'a> {
                                 s.list.total(),
                                 s.list.los_days.unwrap_or(0)
                             );
+                            s.treated = Some(s.list.diagnoses.clone());
                             s.list = l2;
                             s.drg = drg;
                             s.adrg = adrg;
@@ -916,7 +928,7 @@ impl<'a> Ctx<'a> {
                 let dis1 = admit2 - Duration::days(gap);
                 let cost = s1.list.total().0 as f64;
                 let part = 0.5 + 0.15 * rng::unit(r);
-                let mut s2 = Stay { list: s1.list.clone(), drg: s1.drg.clone(), adrg: s1.adrg.clone(), kind: s1.kind, median_cost: s1.median_cost, median_los: s1.median_los, recipe: s1.recipe, person: s1.person.clone() };
+                let mut s2 = Stay { list: s1.list.clone(), drg: s1.drg.clone(), adrg: s1.adrg.clone(), kind: s1.kind, median_cost: s1.median_cost, median_los: s1.median_los, recipe: s1.recipe, person: s1.person.clone(), treated: None };
                 self.outcome_and_money(&mut s1, h, dis1, r, Some(a), Some(cost * part));
                 self.outcome_and_money(&mut s2, h, dis2, r, Some(b), Some(cost * (1.1 - part)));
                 s1.list.readmit_plan_31d = Some(ReadmitPlan::No);
@@ -958,7 +970,7 @@ impl<'a> Ctx<'a> {
                     return false;
                 }
                 let (mc, ml, kind) = self.medians(&drg, &adrg, ri, h, yi);
-                let mut s = Stay { list: l, drg, adrg, kind, median_cost: mc, median_los: ml, recipe: ri, person: p };
+                let mut s = Stay { list: l, drg, adrg, kind, median_cost: mc, median_los: ml, recipe: ri, person: p, treated: None };
                 let (a, b) = inj.low_standard_los;
                 let los = rng::range(r, a, b);
                 let (x, y) = inj.low_standard_cost_share;
@@ -1079,10 +1091,17 @@ impl<'a> Ctx<'a> {
             }
             Kind::DuplicateList => {
                 let s = self.ordinary(h, yi, year, month, r, &id, ch);
-                let mut copy = Stay { list: s.list.clone(), drg: s.drg.clone(), adrg: s.adrg.clone(), kind: s.kind, median_cost: s.median_cost, median_los: s.median_los, recipe: s.recipe, person: s.person.clone() };
+                let mut copy = Stay { list: s.list.clone(), drg: s.drg.clone(), adrg: s.adrg.clone(), kind: s.kind, median_cost: s.median_cost, median_los: s.median_los, recipe: s.recipe, person: s.person.clone(), treated: s.treated.clone() };
+                let first_charge = ch.charges.len();
                 self.emit(s, &id, ch, h, r, cseq, ym);
                 let id2 = next_id(seq);
                 copy.list.list_id = id2.clone();
+                // the same stay: the same itemised charges under the copy's list id
+                for i in first_charge..ch.charges.len() {
+                    let mut c = ch.charges[i].clone();
+                    c.list_id = id2.clone();
+                    ch.charges.push(c);
+                }
                 ch.labels.push(Label {
                     id: id2.clone(),
                     kind: k,

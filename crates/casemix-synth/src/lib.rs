@@ -2,7 +2,9 @@
 //!
 //! A synthetic pooling region (统筹区) that behaves like a real one, deterministic by seed:
 //! hospitals, inpatient settlement lists (canonical form of `shared/docs/settlement-list.md`),
-//! outpatient/pharmacy claims of the same insured people, and labelled injected behaviours
+//! outpatient/pharmacy claims of the same insured people, itemised charges of every stay
+//! (费用明细, [`charges`]: each category's fee split exactly over items; the treatment of each
+//! genuine diagnosis leaves its module's items), and labelled injected behaviours
 //! (`shared/docs/audit.md`): upcoding, split admission, low-standard admission, cost shifting,
 //! under-provision, overlong stay, duplicate list.
 //!
@@ -16,6 +18,7 @@
 //! hospital-month has its own ChaCha8 stream, so output does not depend on thread count.
 
 pub mod catalogue;
+pub mod charges;
 pub mod config;
 pub mod generate;
 pub mod hospitals;
@@ -25,13 +28,13 @@ pub mod stats;
 pub mod write;
 
 pub use catalogue::{Catalogue, GroupKind, SchemeTables};
-pub use config::{Kind, Profile, SynthConfig};
+pub use config::{ChargeModel, Kind, Profile, SynthConfig};
 pub use generate::{Chunk, Label, Row};
 pub use hospitals::{Hospital, Level};
 pub use stats::{Figures, Summary};
 
 use casemix_grouper::Grouper;
-use casemix_model::{Claim, SettlementList};
+use casemix_model::{ChargeItem, Claim, SettlementList};
 use std::collections::BTreeMap;
 
 /// Where generated rows go. Rows arrive in a deterministic order.
@@ -40,6 +43,10 @@ pub trait Sink {
     fn settlement(&mut self, l: &SettlementList) -> Result<(), String>;
     fn claim(&mut self, c: &Claim) -> Result<(), String>;
     fn label(&mut self, l: &Label) -> Result<(), String>;
+    /// One itemised charge (费用明细); default: dropped.
+    fn charge(&mut self, _c: &ChargeItem) -> Result<(), String> {
+        Ok(())
+    }
     /// Called after each month with (year, month, lists so far); default: nothing.
     fn progress(&mut self, _year: i32, _month: u32, _lists: u64) {}
     /// A CSV sink answers true: the generator then renders each hospital-month's rows to CSV
@@ -59,6 +66,7 @@ pub struct VecSink {
     pub hospitals: Vec<Hospital>,
     pub lists: Vec<SettlementList>,
     pub claims: Vec<Claim>,
+    pub charges: Vec<ChargeItem>,
     pub labels: Vec<Label>,
 }
 
@@ -77,6 +85,10 @@ impl Sink for VecSink {
     }
     fn label(&mut self, l: &Label) -> Result<(), String> {
         self.labels.push(l.clone());
+        Ok(())
+    }
+    fn charge(&mut self, c: &ChargeItem) -> Result<(), String> {
+        self.charges.push(c.clone());
         Ok(())
     }
 }
@@ -164,6 +176,9 @@ impl<'g> Generator<'g> {
                 }
                 for l in &c.labels {
                     sink.label(l)?;
+                }
+                for x in &c.charges {
+                    sink.charge(x)?;
                 }
             }
             lists += d.lists;

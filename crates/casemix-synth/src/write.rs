@@ -5,7 +5,7 @@
 use crate::generate::Label;
 use crate::hospitals::Hospital;
 use crate::Sink;
-use casemix_model::{Claim, Fen, Field, SettlementList, CLAIM_COLUMNS};
+use casemix_model::{ChargeItem, Claim, Fen, Field, SettlementList, CHARGE_COLUMNS, CLAIM_COLUMNS};
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use std::io::Write;
 
@@ -17,6 +17,7 @@ pub const LABEL_HEADER: [&str; 4] = ["id", "kind", "related_id", "note"];
 pub struct Rendered {
     pub settlements: Vec<u8>,
     pub claims: Vec<u8>,
+    pub charges: Vec<u8>,
     pub labels: Vec<u8>,
 }
 
@@ -31,12 +32,16 @@ pub fn render_chunk(c: &crate::Chunk) -> Rendered {
     for x in &c.claims {
         render_claim(x, &mut claims);
     }
+    let mut charges = Vec::with_capacity(c.charges.len() * 64);
+    for x in &c.charges {
+        render_charge(x, &mut charges);
+    }
     let mut lb = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::with_capacity(1 << 12));
     for l in &c.labels {
         lb.write_record([l.id.as_str(), l.kind.key(), l.related_id.as_str(), l.note.as_str()]).expect("writing to memory");
     }
     let f = |w: csv::Writer<Vec<u8>>| w.into_inner().expect("memory writer");
-    Rendered { settlements, claims, labels: f(lb) }
+    Rendered { settlements, claims, charges, labels: f(lb) }
 }
 
 fn push_u(out: &mut Vec<u8>, mut v: u64, min_digits: usize) {
@@ -140,6 +145,28 @@ pub fn render_claim(c: &Claim, out: &mut Vec<u8>) {
     out.push(b'\n');
 }
 
+/// One charges.csv record (with line end), byte-identical to writing `CHARGE_COLUMNS` through
+/// `ChargeItem::column_text` with the csv crate.
+pub fn render_charge(c: &ChargeItem, out: &mut Vec<u8>) {
+    push_text(out, &c.list_id);
+    out.push(b',');
+    push_text(out, &c.item_code);
+    out.push(b',');
+    push_text(out, &c.item_name);
+    out.push(b',');
+    out.extend_from_slice(c.category.key().as_bytes());
+    out.push(b',');
+    let q = c.quantity.0;
+    if q % 100 == 0 {
+        push_i(out, q / 100);
+    } else {
+        push_fen(out, Fen(q));
+    }
+    out.push(b',');
+    push_fen(out, c.amount);
+    out.push(b'\n');
+}
+
 /// One settlement-list CSV record (with line end), byte-identical to writing
 /// `Field::ALL.map(field_text)` with the csv crate.
 pub fn render_list(l: &SettlementList, out: &mut Vec<u8>) {
@@ -212,12 +239,14 @@ pub fn render_list(l: &SettlementList, out: &mut Vec<u8>) {
     out.push(b'\n');
 }
 
-/// Writes the four CSV files to four writers.
+/// Writes the CSV files to their writers (hospitals, settlements, claims, labels and, when
+/// given with [`CsvSink::with_charges`], the itemised charges).
 pub struct CsvSink<W: Write> {
     pub hospitals: W,
     pub settlements: W,
     pub claims: W,
     pub labels: W,
+    pub charges: Option<W>,
     buf: Vec<String>,
 }
 
@@ -245,13 +274,28 @@ impl<W: Write> CsvSink<W> {
         settlements.write_all(&record(Field::ALL.iter().map(|f| f.key()))?).map_err(io)?;
         claims.write_all(&record(CLAIM_COLUMNS.iter().map(|c| c.0))?).map_err(io)?;
         labels.write_all(&record(LABEL_HEADER)?).map_err(io)?;
-        Ok(CsvSink { hospitals, settlements, claims, labels, buf: Vec::new() })
+        Ok(CsvSink { hospitals, settlements, claims, labels, charges: None, buf: Vec::new() })
+    }
+    /// [`CsvSink::new`] plus charges.csv (`CHARGE_COLUMNS` keys) to `charges`.
+    pub fn with_charges(hospitals: W, settlements: W, claims: W, labels: W, mut charges: W) -> Result<CsvSink<W>, String> {
+        charges.write_all(&record(CHARGE_COLUMNS.iter().map(|c| c.0))?).map_err(io)?;
+        let mut s = CsvSink::new(hospitals, settlements, claims, labels)?;
+        s.charges = Some(charges);
+        Ok(s)
     }
     pub fn flush(&mut self) -> Result<(), String> {
         for w in [&mut self.hospitals, &mut self.settlements, &mut self.claims, &mut self.labels] {
             w.flush().map_err(io)?;
         }
+        if let Some(w) = &mut self.charges {
+            w.flush().map_err(io)?;
+        }
         Ok(())
+    }
+    /// Flushes and returns the charges writer too.
+    pub fn into_parts(mut self) -> Result<(W, W, W, W, Option<W>), String> {
+        self.flush()?;
+        Ok((self.hospitals, self.settlements, self.claims, self.labels, self.charges))
     }
     /// Flushes and returns the writers (hospitals, settlements, claims, labels).
     pub fn into_inner(mut self) -> Result<(W, W, W, W), String> {
@@ -267,6 +311,9 @@ impl<W: Write> Sink for CsvSink<W> {
     fn rendered(&mut self, r: &Rendered) -> Result<(), String> {
         self.settlements.write_all(&r.settlements).map_err(io)?;
         self.claims.write_all(&r.claims).map_err(io)?;
+        if let Some(w) = &mut self.charges {
+            w.write_all(&r.charges).map_err(io)?;
+        }
         self.labels.write_all(&r.labels).map_err(io)
     }
     fn hospital(&mut self, h: &Hospital) -> Result<(), String> {
@@ -302,5 +349,10 @@ impl<W: Write> Sink for CsvSink<W> {
     fn label(&mut self, l: &Label) -> Result<(), String> {
         let b = record([l.id.as_str(), l.kind.key(), l.related_id.as_str(), l.note.as_str()])?;
         self.labels.write_all(&b).map_err(io)
+    }
+    fn charge(&mut self, c: &ChargeItem) -> Result<(), String> {
+        let Some(w) = &mut self.charges else { return Ok(()) };
+        let b = record((0..CHARGE_COLUMNS.len()).map(|i| c.column_text(i)))?;
+        w.write_all(&b).map_err(io)
     }
 }

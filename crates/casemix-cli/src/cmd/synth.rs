@@ -1,5 +1,5 @@
 //! `casemix synth`: generate a synthetic pooling region (hospitals.csv, settlements.csv,
-//! claims.csv, labels.csv, summary.json) with casemix-synth. This file is the I/O edge: it reads
+//! claims.csv, charges.csv, labels.csv, summary.json) with casemix-synth. This file is the I/O edge: it reads
 //! the scheme tables and writes the files.
 
 use super::common::{load_grouper, resolve_scheme, DEFAULT_SCHEMES_DIR};
@@ -65,6 +65,9 @@ impl<W: Write> Sink for Progress<'_, W> {
     fn label(&mut self, l: &Label) -> Result<(), String> {
         self.inner.label(l)
     }
+    fn charge(&mut self, c: &casemix_model::ChargeItem) -> Result<(), String> {
+        self.inner.charge(c)
+    }
     fn renders_csv(&self) -> bool {
         self.inner.renders_csv()
     }
@@ -122,15 +125,16 @@ pub fn run(a: Args) -> Result<(), String> {
         let p = a.out.join(name);
         File::create(&p).map(|f| BufWriter::with_capacity(1 << 20, f)).map_err(|e| format!("无法创建 {}：{e}", p.display()))
     };
-    let mut csv = CsvSink::new(open("hospitals.csv")?, open("settlements.csv")?, open("claims.csv")?, open("labels.csv")?)?;
+    let mut csv =
+        CsvSink::with_charges(open("hospitals.csv")?, open("settlements.csv")?, open("claims.csv")?, open("labels.csv")?, open("charges.csv")?)?;
     let expected = gen.config().cases_per_year() * (y1 - y0 + 1) as u64;
     let start = Instant::now();
     let summary = {
         let mut p = Progress { inner: &mut csv, start, expected, last: Instant::now() };
         gen.run(&mut p)?
     };
-    let (h, s, c, l) = csv.into_inner()?;
-    for mut w in [h, s, c, l] {
+    let (h, s, c, l, ch) = csv.into_parts()?;
+    for mut w in [h, s, c, l].into_iter().chain(ch) {
         w.flush().map_err(|e| format!("写入失败：{e}"))?;
     }
     let secs = start.elapsed().as_secs_f64();
