@@ -43,7 +43,7 @@ fn region(n: usize) -> (Vec<SettlementList>, Vec<CaseGroup>, Vec<Claim>) {
         l.fees[FeeKind::WesternDrug.index()] = Some(Fen(cost.0 - cost.0 / 5));
         lists.push(l);
         let lower = d.ends_with('1').then(|| format!("{}5", &d[..3]));
-        groups.push(CaseGroup { grouped: true, adrg: d[..3].into(), drg: d.into(), drg_without_cc: lower });
+        groups.push(CaseGroup { grouped: true, adrg: d[..3].into(), drg: d.into(), drg_without_cc: lower, lifting_dx: Vec::new(), drg_without_lifting: None });
     }
     let claims = (0..n * 2 / 3)
         .map(|k| Claim {
@@ -66,7 +66,7 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(lists.len() as u64));
     g.sample_size(10);
     g.bench_function("city_year_300k", |b| {
-        b.iter(|| audit(AuditInput { lists: &lists, groups: &groups, claims: &claims, hospital_tiers: &tiers }, &cfg).flags.len())
+        b.iter(|| audit(AuditInput { lists: &lists, groups: &groups, claims: &claims, charges: &[], hospital_tiers: &tiers }, &cfg).flags.len())
     });
     g.finish();
 }

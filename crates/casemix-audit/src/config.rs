@@ -34,6 +34,17 @@ pub struct AuditConfig {
     pub upcoding_lower_los_pct: u32,
     /// 高套编码: and its cost at most this percentile of its own (complication) group.
     pub upcoding_own_cost_pct: u32,
+    /// 高套编码: use the treatment-module rule (诊疗模块, regions.md Wuxi) for lists with itemised
+    /// charges (费用明细); the cost rule above applies to lists without them.
+    pub upcoding_use_charges: bool,
+    /// 高套编码 (treatment modules): a case costing more than this percentile of its own group is
+    /// not flagged — its resources match the complication group (audit.md: "costs and LOS typical
+    /// of the lower group"). 100 = no cost condition. No published number (spec-notes §5).
+    pub upcoding_module_own_cost_pct: u32,
+    /// 高套编码 (treatment modules): a lifting diagnosis must show an item of its *own* classes
+    /// (those no other coded diagnosis of the case accounts for) when it has at least this many;
+    /// with fewer, any class of its module counts. 0 = always any class. No published number.
+    pub upcoding_min_own_classes: usize,
     /// 医疗服务不足: core fees (surgery + material) below this percentile of the group (audit.md:
     /// below the 5th percentile).
     pub under_core_pct: u32,
@@ -78,6 +89,9 @@ impl Default for AuditConfig {
             upcoding_lower_cost_pct: 50,
             upcoding_lower_los_pct: 75,
             upcoding_own_cost_pct: 10,
+            upcoding_use_charges: true,
+            upcoding_module_own_cost_pct: 80,
+            upcoding_min_own_classes: 2,
             under_core_pct: 5,
             under_core_max_share_pct: 20,
             under_los_pct: 5,

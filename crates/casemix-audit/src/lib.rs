@@ -13,14 +13,16 @@
 //! settlement lists and claims; synthetic labels are used only by the measurement command.
 
 pub mod config;
+pub mod modules;
 pub mod review;
 pub mod stats;
 
 pub use config::AuditConfig;
+pub use modules::{ItemClass, Module, TreatmentModules};
 pub use review::{review, Action, Decision, DecisionKind, Deduction, ReviewFlag, ReviewOutcome};
 pub use stats::{GroupStats, Stats};
 
-use casemix_model::{AdmitRoute, Claim, FeeKind, Fen, LeavingType, ReadmitPlan, SettlementList};
+use casemix_model::{AdmitRoute, ChargeItem, Claim, FeeKind, Fen, LeavingType, ReadmitPlan, SettlementList};
 use chrono::{Duration, NaiveDateTime};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
@@ -36,6 +38,14 @@ pub struct CaseGroup {
     /// The DRG the same case reaches without its secondary diagnoses (principal diagnosis and
     /// procedures alone): the group the resources justify when a complication is not supported.
     pub drg_without_cc: Option<String>,
+    /// The secondary diagnoses that lift the case into its complication group: each one alone,
+    /// with the principal diagnosis and the procedures, reaches the case's own DRG (or, when
+    /// none does, any group other than `drg_without_cc`). Computed by the caller with the
+    /// grouper. Empty = unknown (all secondaries are checked).
+    pub lifting_dx: Vec<String>,
+    /// The DRG the case reaches without `lifting_dx` (the regroup target when they are
+    /// unsupported; other, supported complications still count). `None` = use `drg_without_cc`.
+    pub drg_without_lifting: Option<String>,
 }
 
 /// The audit rules.
@@ -148,6 +158,9 @@ pub struct AuditInput<'a> {
     /// Same length and order as `lists`.
     pub groups: &'a [CaseGroup],
     pub claims: &'a [Claim],
+    /// Itemised charges (费用明细) of the lists, any order, linked by `list_id`. May be empty:
+    /// then the upcoding rule falls back to costs alone.
+    pub charges: &'a [ChargeItem],
     /// Hospital code → tier (level); hospitals are compared within their tier. May be empty.
     pub hospital_tiers: &'a BTreeMap<String, String>,
 }
@@ -187,6 +200,9 @@ struct Ctx<'a> {
     cfg: &'a AuditConfig,
     stats: &'a Stats,
     flags: Vec<Flag>,
+    modules: TreatmentModules,
+    /// list_id → indices into `inp.charges`.
+    charges: FxHashMap<&'a str, Vec<u32>>,
 }
 
 impl Ctx<'_> {
@@ -224,7 +240,11 @@ pub fn audit(inp: AuditInput<'_>, cfg: &AuditConfig) -> AuditOutput {
     }
     let audited: Vec<usize> = (0..inp.lists.len()).filter(|&i| last.get(inp.lists[i].list_id.as_str()) == Some(&i)).collect();
     let stats = Stats::compute(inp.lists, inp.groups, &audited);
-    let mut cx = Ctx { inp, cfg, stats: &stats, flags: Vec::new() };
+    let mut charges: FxHashMap<&str, Vec<u32>> = FxHashMap::default();
+    for (k, c) in inp.charges.iter().enumerate() {
+        charges.entry(c.list_id.as_str()).or_default().push(k as u32);
+    }
+    let mut cx = Ctx { inp, cfg, stats: &stats, flags: Vec::new(), modules: TreatmentModules::builtin(), charges };
 
     // Stays by person in admission order (valid dates and person only).
     let mut stays: Vec<(&str, NaiveDateTime, NaiveDateTime, usize)> = audited
@@ -456,15 +476,21 @@ fn rule_cost_shifting(cx: &mut Ctx<'_>, stays: &[Stay<'_>]) {
     }
 }
 
-/// 高套编码: a complication split (DRG ending 1 or 3) that the case's resources do not support:
-/// without its secondary diagnoses the case falls into a lower sibling group, and its cost and
-/// LOS are typical of that lower group.
+/// 高套编码: a complication split (DRG ending 1 or 3) that the case's resources do not support.
+/// With itemised charges (费用明细) for the list: the treatment-module rule
+/// ([`rule_upcoding_modules`]); without: the cost rule — without its secondary diagnoses the case
+/// falls into a lower sibling group, and its cost and LOS are typical of that lower group.
 fn rule_upcoding(cx: &mut Ctx<'_>, i: usize) {
     let (l, g, cfg) = (&cx.inp.lists[i], &cx.inp.groups[i], cx.cfg);
     if !g.grouped {
         return;
     }
     let Some(lower) = g.drg_without_cc.as_deref().filter(|x| *x != g.drg && !x.is_empty()) else { return };
+    if cfg.upcoding_use_charges && cx.charges.contains_key(l.list_id.as_str()) {
+        let target = g.drg_without_lifting.as_deref().filter(|x| !x.is_empty()).unwrap_or(lower);
+        rule_upcoding_modules(cx, i, target);
+        return;
+    }
     let Some(ls) = cx.stats.group(lower).filter(|s| s.n >= cfg.min_group_cases) else { return };
     let Some(own) = cx.stats.group(&g.drg) else { return };
     let cost = l.total();
@@ -489,6 +515,99 @@ fn rule_upcoding(cx: &mut Ctx<'_>, i: usize) {
     let j = json!({"drg": g.drg, "justified_drg": lower, "total_cost": yuan(cost), "los_days": los,
         "lower_cost_at_pct": yuan(cost_cut), "lower_los_at_pct": los_cut, "own_median_cost": yuan(own_med), "lower_median_cost": yuan(low_med),
         "secondary_diagnoses": secondaries});
+    cx.flag(i, AuditRule::Upcoding, Vec::new(), score, ev, j, lower.to_string(), cost);
+}
+
+/// 高套编码 by treatment modules (regions.md, Wuxi): the secondary diagnoses that lift the case
+/// into its complication group must each have a module in the bureau's table; when none of
+/// them leaves any trace (an item of one of its module's item classes, not an excluded item,
+/// and — when the module has classes of its own — not merely an item the case's other
+/// diagnoses account for) in the case's itemised charges, the complication is unsupported. A lifting diagnosis without a module cannot be
+/// judged and counts as supported. Optionally (`upcoding_module_own_cost_pct` < 100) a case
+/// costing more than that percentile of its own group is not flagged (its resources match).
+fn rule_upcoding_modules(cx: &mut Ctx<'_>, i: usize, lower: &str) {
+    let (l, g, cfg) = (&cx.inp.lists[i], &cx.inp.groups[i], cx.cfg);
+    let items: Vec<&ChargeItem> = cx.charges.get(l.list_id.as_str()).map(|v| v.iter().map(|&k| &cx.inp.charges[k as usize]).collect()).unwrap_or_default();
+    let secondaries = l.diagnoses.get(1..).unwrap_or(&[]);
+    let lifting: Vec<&String> = if g.lifting_dx.is_empty() { secondaries.iter().collect() } else { g.lifting_dx.iter().collect() };
+    // classes already explained by the case's other coded diagnoses (principal, comorbidities):
+    // a lifting diagnosis is supported by its *own* treatment — an item of a class no other
+    // diagnosis accounts for — when it has enough own classes (`upcoding_min_own_classes`),
+    // else by any class of its module
+    let others: Vec<&Module> = l.diagnoses.iter().filter(|d| !lifting.contains(d)).filter_map(|d| cx.modules.module_of(d)).collect();
+    let mut checked = Vec::new();
+    for dx in &lifting {
+        let Some(m) = cx.modules.module_of(dx) else { return }; // cannot be judged
+        let own: Vec<&ItemClass> = m.classes.iter().filter(|k| !others.iter().any(|o| o.classes.contains(k))).collect();
+        let classes: Vec<&ItemClass> = if own.len() < cfg.upcoding_min_own_classes { m.classes.iter().collect() } else { own };
+        if items.iter().any(|c| classes.iter().any(|k| k.matches(c)) && !m.excludes(c)) {
+            return; // its treatment is there
+        }
+        // what the case has in the module's categories (for the reviewer)
+        let mut found: Vec<&str> = items.iter().filter(|c| m.classes.iter().any(|k| k.category == c.category)).map(|c| c.item_code.as_str()).collect();
+        found.sort_unstable();
+        found.dedup();
+        let shared: Vec<String> = m.classes.iter().filter(|k| !classes.contains(k)).map(|k| k.code_prefix.clone()).collect();
+        let required: Vec<&ItemClass> = classes;
+        checked.push((dx.as_str(), m, found, required, shared));
+    }
+    if checked.is_empty() {
+        return;
+    }
+    let cost = l.total();
+    let los = l.los_days.unwrap_or(0);
+    let own = cx.stats.group(&g.drg);
+    let low = cx.stats.group(lower);
+    if cfg.upcoding_module_own_cost_pct < 100 {
+        if let Some(own) = own.filter(|s| s.n >= cfg.min_group_cases) {
+            if cost > own.cost_pct(cfg.upcoding_module_own_cost_pct) {
+                return;
+            }
+        }
+    }
+    // score: 60 for a missing module, up to +30 when the cost sits at the lower group's level
+    let (own_med, low_med) = (own.map(|s| s.cost_pct(50)), low.map(|s| s.cost_pct(50)));
+    let gap = match (own_med, low_med) {
+        (Some(o), Some(w)) if o.0 > w.0 => ((o.0 - cost.0) as f64 / (o.0 - w.0) as f64).clamp(0.0, 1.0),
+        _ => 0.0,
+    };
+    let score = clamp_score(60.0 + 30.0 * gap + 5.0 * (checked.len() as f64 - 1.0).min(1.0));
+    let parts: Vec<String> = checked
+        .iter()
+        .map(|(dx, m, found, required, shared)| {
+            let expected: Vec<String> = required.iter().map(|k| k.code_prefix.clone()).collect();
+            format!(
+                "{dx}（诊疗模块“{}”，应见{}之一{}，费用明细中同类项目为{}）",
+                m.name,
+                expected.join("、"),
+                if shared.is_empty() { String::new() } else { format!("（{} 已由其他诊断解释，不计）", shared.join("、")) },
+                if found.is_empty() { "无".to_string() } else { found.join("、") }
+            )
+        })
+        .collect();
+    let ev = format!(
+        "入组{}（伴并发症/合并症），去除其他诊断后应入{}；使其入组的其他诊断{}在费用明细（{} 项）中无相应诊疗痕迹；本例费用{}元、住院{}天{}",
+        g.drg,
+        lower,
+        parts.join("；"),
+        items.len(),
+        yuan(cost),
+        los,
+        match (own_med, low_med) {
+            (Some(o), Some(w)) => format!("（{}中位费用{}元，{}中位费用{}元）", g.drg, yuan(o), lower, yuan(w)),
+            _ => String::new(),
+        }
+    );
+    let dj: Vec<serde_json::Value> = checked
+        .iter()
+        .map(|(dx, m, found, required, shared)| {
+            json!({"diagnosis": dx, "module_prefix": m.dx_prefix, "module": m.name, "source": m.source,
+                "expected": required.iter().map(|k| k.text()).collect::<Vec<_>>(), "explained_by_other_diagnoses": shared, "found": found})
+        })
+        .collect();
+    let j = json!({"drg": g.drg, "justified_drg": lower, "method": "treatment_module", "total_cost": yuan(cost), "los_days": los,
+        "own_median_cost": own_med.map(yuan), "lower_median_cost": low_med.map(yuan), "charge_items": items.len(),
+        "unsupported_diagnoses": dj, "secondary_diagnoses": secondaries.join("|")});
     cx.flag(i, AuditRule::Upcoding, Vec::new(), score, ev, j, lower.to_string(), cost);
 }
 

@@ -9,11 +9,12 @@ struct B {
     lists: Vec<SettlementList>,
     groups: Vec<CaseGroup>,
     claims: Vec<Claim>,
+    charges: Vec<ChargeItem>,
 }
 
 impl B {
     fn new() -> B {
-        B { lists: vec![], groups: vec![], claims: vec![] }
+        B { lists: vec![], groups: vec![], claims: vec![], charges: vec![] }
     }
     /// One stay: `cost` yuan split 20 % surgery, 10 % material, 70 % drugs.
     #[allow(clippy::too_many_arguments)]
@@ -38,7 +39,7 @@ impl B {
         l.fees[FeeKind::WesternDrug.index()] = Some(Fen(c.0 - c.0 * 2 / 10 - c.0 / 10));
         l.total_cost = Some(c);
         self.lists.push(l);
-        self.groups.push(CaseGroup { grouped: true, adrg: drg[..3].into(), drg: drg.into(), drg_without_cc: None });
+        self.groups.push(CaseGroup { grouped: true, adrg: drg[..3].into(), drg: drg.into(), drg_without_cc: None, lifting_dx: Vec::new(), drg_without_lifting: None });
         self.lists.len() - 1
     }
     /// `n` background stays in `drg`, costs base, base+100, … (yuan), LOS 5..=9.
@@ -50,7 +51,7 @@ impl B {
     }
     fn run(&self) -> AuditOutput {
         let tiers = BTreeMap::new();
-        audit(AuditInput { lists: &self.lists, groups: &self.groups, claims: &self.claims, hospital_tiers: &tiers }, &AuditConfig::default())
+        audit(AuditInput { lists: &self.lists, groups: &self.groups, claims: &self.claims, charges: &self.charges, hospital_tiers: &tiers }, &AuditConfig::default())
     }
 }
 
@@ -145,6 +146,102 @@ fn upcoding_when_resources_fit_the_lower_group() {
     let f = flags_of(&o, AuditRule::Upcoding);
     assert_eq!(f.len(), 1);
     assert_eq!((f[0].list_id.as_str(), f[0].target.as_str(), f[0].action), ("U1", "ES15", Action::Regroup));
+}
+
+fn charge(list: &str, code: &str, k: FeeKind) -> ChargeItem {
+    ChargeItem { list_id: list.into(), item_code: code.into(), item_name: String::new(), category: k, quantity: Centi(100), amount: Fen(100) }
+}
+
+#[test]
+fn upcoding_by_treatment_modules() {
+    let mut b = B::new();
+    b.population("l", "ES15", 20, 5000);
+    b.population("u", "ES13", 20, 9000); // own group: 9,000 … 10,900 (p80 ≈ 10,500)
+    // every case: principal K80.100 (chapter K module), lifted by J18.900 (pneumonia) alone
+    let case = |b: &mut B, id: &str, cost: i64, items: &[(&str, FeeKind)]| {
+        let i = b.stay(id, &format!("P{id}"), "H1", "2024-03-10", 4, cost, "ES13");
+        b.lists[i].diagnoses.push("J18.900".into());
+        b.groups[i].drg_without_cc = Some("ES15".into());
+        b.groups[i].lifting_dx = vec!["J18.900".into()];
+        b.charges.push(charge(id, "B-BED", FeeKind::Bed));
+        for (c, k) in items {
+            b.charges.push(charge(id, c, *k));
+        }
+        i
+    };
+    // M1: only a perioperative prophylactic antibiotic (excluded) and routine labs → flagged
+    case(&mut b, "M1", 9500, &[("D-ANTIBIO-PROPH", FeeKind::WesternDrug), ("L-CBC", FeeKind::Lab)]);
+    // M2: a therapeutic antibiotic → supported
+    case(&mut b, "M2", 9500, &[("D-ANTIBIO-01", FeeKind::WesternDrug)]);
+    // M3: the code prefix of a chest CT but charged as a lab item → not a match → flagged
+    case(&mut b, "M3", 5200, &[("E-CT-CHEST", FeeKind::Lab)]);
+    // M4: no trace, but costing above the own group's 80th percentile → resources match
+    case(&mut b, "M4", 20_000, &[]);
+    // M5: the lifting diagnosis has no module in the table (symptom code) → cannot be judged
+    let i = case(&mut b, "M5", 9500, &[]);
+    b.lists[i].diagnoses[1] = "R50.900".into();
+    b.groups[i].lifting_dx = vec!["R50.900".into()];
+    let o = b.run();
+    let f = flags_of(&o, AuditRule::Upcoding);
+    let ids: Vec<&str> = f.iter().map(|f| f.list_id.as_str()).collect();
+    assert_eq!(ids, vec!["M3", "M1"]); // M3 costs at the lower group's level: higher score
+    let m1 = f.iter().find(|f| f.list_id == "M1").unwrap();
+    assert_eq!((m1.target.as_str(), m1.action), ("ES15", Action::Regroup));
+    assert!(m1.evidence.contains("J18.900（诊疗模块“肺炎：抗感染+胸部影像”"), "{}", m1.evidence);
+    let d = &m1.evidence_json["unsupported_diagnoses"][0];
+    assert_eq!(d["diagnosis"], "J18.900");
+    assert_eq!(d["found"], serde_json::json!(["D-ANTIBIO-PROPH", "L-CBC"]));
+    assert_eq!(d["expected"][0], "fee_western_drug:D-ANTIBIO");
+    assert_eq!(d["explained_by_other_diagnoses"], serde_json::json!([]));
+    // scores: M3 cost 5,200 vs medians own ES13 (p50 of 9,000…10,900 and the cases) and lower
+    // ES15 5,900 → gap clamps to 1 → 90; M1 at 9,500 sits near the own median → about 60
+    assert_eq!(f[0].score, 90);
+    assert!(f[1].score < 70, "{}", f[1].score);
+}
+
+#[test]
+fn upcoding_needs_the_diagnosis_own_treatment() {
+    let mut b = B::new();
+    b.population("l", "ES15", 20, 5000);
+    b.population("u", "ES13", 20, 9000);
+    // principal N39.000 (urinary infection: urine culture, urine tests, antibiotics) lifted by
+    // J18.900: the antibiotic and the culture are the UTI's; J18's own classes are the chest
+    // CT and X-ray (2 ≥ upcoding_min_own_classes), and none is charged → flagged
+    let i = b.stay("W1", "PW1", "H1", "2024-03-10", 4, 9500, "ES13");
+    b.lists[i].diagnoses = vec!["N39.000".into(), "J18.900".into()];
+    b.groups[i].drg_without_cc = Some("ES15".into());
+    b.groups[i].lifting_dx = vec!["J18.900".into()];
+    b.charges.push(charge("W1", "D-ANTIBIO-01", FeeKind::WesternDrug));
+    b.charges.push(charge("W1", "L-CULT-URINE", FeeKind::Lab));
+    // the same with a chest X-ray → supported
+    let j = b.stay("W2", "PW2", "H1", "2024-03-10", 4, 9500, "ES13");
+    b.lists[j].diagnoses = vec!["N39.000".into(), "J18.900".into()];
+    b.groups[j].drg_without_cc = Some("ES15".into());
+    b.groups[j].lifting_dx = vec!["J18.900".into()];
+    b.charges.push(charge("W2", "D-ANTIBIO-01", FeeKind::WesternDrug));
+    b.charges.push(charge("W2", "E-XR-CHEST", FeeKind::Exam));
+    let o = b.run();
+    let f = flags_of(&o, AuditRule::Upcoding);
+    assert_eq!(f.iter().map(|f| f.list_id.as_str()).collect::<Vec<_>>(), vec!["W1"]);
+    let d = &f[0].evidence_json["unsupported_diagnoses"][0];
+    assert_eq!(d["expected"], serde_json::json!(["fee_exam:E-CT-CHEST", "fee_exam:E-XR-CHEST"]));
+    assert_eq!(d["explained_by_other_diagnoses"], serde_json::json!(["D-ANTIBIO", "L-CULT"]));
+    assert!(f[0].evidence.contains("（D-ANTIBIO、L-CULT 已由其他诊断解释，不计）"), "{}", f[0].evidence);
+}
+
+#[test]
+fn upcoding_without_charges_keeps_the_cost_rule() {
+    let mut b = B::new();
+    b.population("l", "ES15", 20, 5000);
+    b.population("u", "ES13", 20, 9000);
+    let i = b.stay("U1", "P1", "H1", "2024-03-10", 4, 5500, "ES13");
+    b.groups[i].drg_without_cc = Some("ES15".into());
+    // another list has charges; U1 has none → the cost rule judges U1
+    b.charges.push(charge("X", "B-BED", FeeKind::Bed));
+    let o = b.run();
+    let f = flags_of(&o, AuditRule::Upcoding);
+    assert_eq!(f.len(), 1);
+    assert!(f[0].evidence_json.get("method").is_none());
 }
 
 #[test]

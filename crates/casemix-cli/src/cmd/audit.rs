@@ -1,4 +1,5 @@
-//! `casemix audit`: 智能审核. Reads settlement lists and outpatient/pharmacy claims, groups every
+//! `casemix audit`: 智能审核. Reads settlement lists, outpatient/pharmacy claims and itemised
+//! charges (费用明细, `--charges` or charges.csv beside the lists), groups every
 //! list with the scheme (and, for complication groups, regroups it without its secondary
 //! diagnoses to know the group its resources would justify), runs casemix-audit and writes
 //! `flags.csv`, `by_rule.csv`, `by_hospital.csv` and `groups.csv` (the grouping the audit used). With `--labels` (synthetic regions only) it
@@ -22,6 +23,9 @@ pub struct Args {
     /// 门诊/药店结算文件 (outpatient and pharmacy claims)
     #[arg(long)]
     pub claims: Option<PathBuf>,
+    /// 费用明细文件（默认取清单同目录的 charges.csv，如存在）(itemised charges; default: charges.csv beside the settlements)
+    #[arg(long)]
+    pub charges: Option<PathBuf>,
     /// 分组方案目录或方案编号 (scheme directory or id)
     #[arg(long, default_value = "chs_drg_11")]
     pub scheme: String,
@@ -50,7 +54,10 @@ fn csv_err(e: impl std::fmt::Display) -> String {
 }
 
 /// The grouping result of every list, plus the group without secondary diagnoses for
-/// complication groups (DRG code ending in 1 or 3, CHS-DRG: 1 = MCC, 3 = CC).
+/// complication groups (DRG code ending in 1 or 3, CHS-DRG: 1 = MCC, 3 = CC), and the secondary
+/// diagnoses that lift the case: each alone (with the principal diagnosis and the procedures)
+/// reaches the case's own group (or, when none does, any group above the one without
+/// secondaries), with the group the case reaches without them.
 pub fn group_all(g: &Grouper, lists: &[SettlementList]) -> Vec<CaseGroup> {
     let one = |l: &SettlementList| {
         let r = g.group(&l.group_input());
@@ -63,7 +70,36 @@ pub fn group_all(g: &Grouper, lists: &[SettlementList]) -> Vec<CaseGroup> {
         } else {
             None
         };
-        CaseGroup { grouped, adrg: r.adrg.to_string(), drg: r.drg.to_string(), drg_without_cc }
+        // the secondaries that each alone reach the case's own group (else: any group above the
+        // one without secondaries), and the group the case reaches without them
+        let mut lifting_dx = Vec::new();
+        let mut drg_without_lifting = None;
+        if let Some(lower) = &drg_without_cc {
+            let mut pair = [l.diagnoses[0].clone(), String::new()];
+            let mut to_own = Vec::new();
+            let mut to_any = Vec::new();
+            for d in &l.diagnoses[1..] {
+                pair[1].clone_from(d);
+                let mut inp = l.group_input();
+                inp.diagnoses = &pair;
+                let r3 = g.group(&inp);
+                if r3.is_grouped() && r3.drg != lower.as_str() {
+                    to_any.push(d.clone());
+                    if r3.drg == r.drg {
+                        to_own.push(d.clone());
+                    }
+                }
+            }
+            lifting_dx = if to_own.is_empty() { to_any } else { to_own };
+            if !lifting_dx.is_empty() {
+                let rest: Vec<String> = l.diagnoses.iter().enumerate().filter(|(k, d)| *k == 0 || !lifting_dx.contains(d)).map(|(_, d)| d.clone()).collect();
+                let mut inp = l.group_input();
+                inp.diagnoses = &rest;
+                let r4 = g.group(&inp);
+                drg_without_lifting = (r4.is_grouped() && r4.drg != r.drg).then(|| r4.drg.to_string());
+            }
+        }
+        CaseGroup { grouped, adrg: r.adrg.to_string(), drg: r.drg.to_string(), drg_without_cc, lifting_dx, drg_without_lifting }
     };
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
     let chunk = lists.len().div_ceil(threads).max(1);
@@ -131,6 +167,11 @@ pub fn run(a: Args) -> Result<(), String> {
         Some(p) => casemix_io::read_claims(p, &opts).map_err(|e| format!("无法读取门诊/药店结算 {}：{e}", p.display()))?,
         None => (Vec::new(), Vec::new()),
     };
+    let charges_path = a.charges.clone().or_else(|| a.settlements.parent().map(|d| d.join("charges.csv")).filter(|p| p.is_file()));
+    let (charges, hrej) = match &charges_path {
+        Some(p) => casemix_io::read_charges(p, &opts).map_err(|e| format!("无法读取费用明细 {}：{e}", p.display()))?,
+        None => (Vec::new(), Vec::new()),
+    };
     let t_read = t0.elapsed();
     let hosp_path = a.hospitals.clone().or_else(|| a.settlements.parent().map(|d| d.join("hospitals.csv")).filter(|p| p.is_file()));
     let tiers = match &hosp_path {
@@ -142,6 +183,7 @@ pub fn run(a: Args) -> Result<(), String> {
         let f = std::fs::File::create(a.out.join("rejected.csv")).map_err(csv_err)?;
         let mut all = rej.clone();
         all.extend(crej.iter().cloned());
+        all.extend(hrej.iter().cloned());
         casemix_io::write_rejections_csv(std::io::BufWriter::new(f), &all).map_err(|e| e.to_string())?;
     }
 
@@ -159,14 +201,23 @@ pub fn run(a: Args) -> Result<(), String> {
     let groups = group_all(&g, &lists);
     let t_group = t1.elapsed();
     let t2 = Instant::now();
-    let inp = AuditInput { lists: &lists, groups: &groups, claims: &claims, hospital_tiers: &tiers };
+    let inp = AuditInput { lists: &lists, groups: &groups, claims: &claims, charges: &charges, hospital_tiers: &tiers };
     let out = audit(inp, &cfg);
     let t_audit = t2.elapsed();
     write_flags(&a.out, &out)?;
     let mut w = writer(&a.out, "groups.csv")?;
-    w.write_record(["list_id", "drg", "adrg", "grouped", "drg_without_cc"]).map_err(csv_err)?;
+    w.write_record(["list_id", "drg", "adrg", "grouped", "drg_without_cc", "lifting_dx", "drg_without_lifting"]).map_err(csv_err)?;
     for (l, g) in lists.iter().zip(&groups) {
-        w.write_record([l.list_id.as_str(), &g.drg, &g.adrg, if g.grouped { "1" } else { "0" }, g.drg_without_cc.as_deref().unwrap_or("")]).map_err(csv_err)?;
+        w.write_record([
+            l.list_id.as_str(),
+            &g.drg,
+            &g.adrg,
+            if g.grouped { "1" } else { "0" },
+            g.drg_without_cc.as_deref().unwrap_or(""),
+            &g.lifting_dx.join("|"),
+            g.drg_without_lifting.as_deref().unwrap_or(""),
+        ])
+        .map_err(csv_err)?;
     }
     w.flush().map_err(csv_err)?;
     let (by_rule, by_hosp) = summarize(&inp, &out);
@@ -200,7 +251,16 @@ pub fn run(a: Args) -> Result<(), String> {
     }
     w.flush().map_err(csv_err)?;
 
-    println!("智能审核 (audit)：{} 条清单（审核 {} 条），{} 笔门诊/药店结算，被拒 {} + {} 行", lists.len(), out.audited.len(), claims.len(), rej.len(), crej.len());
+    println!(
+        "智能审核 (audit)：{} 条清单（审核 {} 条），{} 笔门诊/药店结算，{} 条费用明细，被拒 {} + {} + {} 行",
+        lists.len(),
+        out.audited.len(),
+        claims.len(),
+        charges.len(),
+        rej.len(),
+        crej.len(),
+        hrej.len()
+    );
     for (r, (n, _)) in &by_rule {
         println!("  {:<24} {:<8} {:>7} 条", r.key(), r.label_zh(), n);
     }
