@@ -272,6 +272,9 @@ pub struct SynthConfig {
 /// noise; the diagnosis added by `upcoding` is not (its stay's charges are the original case's).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChargeModel {
+    /// Generate itemised charges at all (`casemix synth --no-charges` turns it off: the lists,
+    /// claims and labels are the same either way, since charges have their own random stream).
+    pub enabled: bool,
     /// Probability that a genuine diagnosis's treatment is not charged at all (treated outside
     /// the stay, charged under another item, or a coding error). Not 0: real coding is noisy.
     pub treatment_missing_prob: f64,
@@ -285,7 +288,7 @@ pub struct ChargeModel {
 
 impl Default for ChargeModel {
     fn default() -> Self {
-        ChargeModel { treatment_missing_prob: 0.01, treatment_item_prob: 0.9, prophylaxis_prob: 0.3 }
+        ChargeModel { enabled: true, treatment_missing_prob: 0.01, treatment_item_prob: 0.9, prophylaxis_prob: 0.3 }
     }
 }
 

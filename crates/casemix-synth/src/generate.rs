@@ -769,9 +769,11 @@ impl<'a> Ctx<'a> {
         }
         // itemised charges from their own stream (keyed by list id), so the lists and claims
         // do not depend on the charge model
-        let mut cr = rng::substream(self.cfg.seed, &[0x6368_6172, rng::str_hash(id)]);
-        let treated = s.treated.as_deref().unwrap_or(&s.list.diagnoses);
-        crate::charges::stay_charges(&s.list, treated, s.kind != GroupKind::Medical, &self.cfg.charges, &mut cr, &mut ch.charges);
+        if self.cfg.charges.enabled {
+            let mut cr = rng::substream(self.cfg.seed, &[0x6368_6172, rng::str_hash(id)]);
+            let treated = s.treated.as_deref().unwrap_or(&s.list.diagnoses);
+            crate::charges::stay_charges(&s.list, treated, s.kind != GroupKind::Medical, &self.cfg.charges, &mut cr, &mut ch.charges);
+        }
         ch.rows.push(Row { list: s.list, drg: s.drg, adrg: s.adrg });
     }
 

@@ -43,6 +43,9 @@ pub struct Args {
     /// 打印吞吐量（清单/秒）(print throughput)
     #[arg(long)]
     pub bench: bool,
+    /// 不生成费用明细 charges.csv（清单、门诊结算与标注不变）(skip itemised charges; lists, claims and labels are unchanged)
+    #[arg(long)]
+    pub no_charges: bool,
 }
 
 struct Progress<'a, W: Write> {
@@ -92,6 +95,7 @@ pub fn run(a: Args) -> Result<(), String> {
     let (y0, y1) = SynthConfig::parse_years(&a.years)?;
     let mut cfg = SynthConfig::new(a.seed, profile, y0, y1);
     cfg.cases_per_year = a.cases;
+    cfg.charges.enabled = !a.no_charges;
     cfg.threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     for r in &a.rates {
         let (k, v) = r.split_once('=').ok_or_else(|| format!("--rate '{r}' 应为 类型=比例，如 upcoding=0.02"))?;
@@ -125,8 +129,11 @@ pub fn run(a: Args) -> Result<(), String> {
         let p = a.out.join(name);
         File::create(&p).map(|f| BufWriter::with_capacity(1 << 20, f)).map_err(|e| format!("无法创建 {}：{e}", p.display()))
     };
-    let mut csv =
-        CsvSink::with_charges(open("hospitals.csv")?, open("settlements.csv")?, open("claims.csv")?, open("labels.csv")?, open("charges.csv")?)?;
+    let mut csv = if a.no_charges {
+        CsvSink::new(open("hospitals.csv")?, open("settlements.csv")?, open("claims.csv")?, open("labels.csv")?)?
+    } else {
+        CsvSink::with_charges(open("hospitals.csv")?, open("settlements.csv")?, open("claims.csv")?, open("labels.csv")?, open("charges.csv")?)?
+    };
     let expected = gen.config().cases_per_year() * (y1 - y0 + 1) as u64;
     let start = Instant::now();
     let summary = {
