@@ -281,7 +281,7 @@ mod tests {
         }
         l.fees[FeeKind::Surgery.index()] = Some(Fen::ZERO);
         let mut r = rng::substream(1, &[1]);
-        let m = ChargeModel { treatment_missing_prob: 0.0, treatment_item_prob: 1.0, prophylaxis_prob: 0.0 };
+        let m = ChargeModel { enabled: true, treatment_missing_prob: 0.0, treatment_item_prob: 1.0, prophylaxis_prob: 0.0 };
         let mut out = Vec::new();
         stay_charges(&l, &l.diagnoses.clone(), false, &m, &mut r, &mut out);
         for k in FeeKind::ALL {
