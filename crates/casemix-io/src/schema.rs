@@ -383,6 +383,75 @@ enum ClaimKind {
     Json,
 }
 
+impl ClaimKind {
+    /// Walks one row of a column-registry record (claims, charges): the table cells or the JSON
+    /// object's keys, calling `set(column, text)` for each known column. Applies the structural
+    /// rules both share: undecodable bytes, cell count, nested JSON values, duplicate JSON keys;
+    /// rejections name the record by `id_key`.
+    fn each_cell(
+        &self,
+        row: &RawRow,
+        id_key: &str,
+        columns: &[(&str, &str)],
+        column_index: fn(&str) -> Option<usize>,
+        mut set: impl FnMut(usize, &str),
+    ) -> Result<(), Rejection> {
+        match self {
+            ClaimKind::Table { cols, id_col } => {
+                let id = id_col.and_then(|i| row.cells.get(i)).map(str::trim).unwrap_or("");
+                if row.bad_encoding {
+                    return Err(encoding_rejection(id_key, row.line, id));
+                }
+                if row.cells.len() != cols.len() {
+                    return Err(Rejection::with_id_key(
+                        id_key,
+                        row.line,
+                        id,
+                        "",
+                        rules::CELL_COUNT,
+                        &format!("本行有 {} 个单元格，表头有 {} 列", row.cells.len(), cols.len()),
+                    ));
+                }
+                for (cell, col) in row.cells.iter().zip(cols) {
+                    if let Some(i) = col {
+                        set(*i, cell);
+                    }
+                }
+            }
+            ClaimKind::Json => {
+                let obj = json_object(id_key, row)?;
+                let mut seen = 0u64;
+                for (k, v) in &obj.0 {
+                    let Some(i) = column_index(k) else { continue };
+                    let Some(text) = json_text(v) else {
+                        return Err(Rejection::with_id_key(
+                            id_key,
+                            row.line,
+                            "",
+                            columns[i].0,
+                            rules::JSON_VALUE,
+                            &format!("字段“{k}”的取值是嵌套的对象或数组，不能作为单元格"),
+                        ));
+                    };
+                    if seen & (1 << i) != 0 {
+                        return Err(Rejection::with_id_key(
+                            id_key,
+                            row.line,
+                            "",
+                            columns[i].0,
+                            rules::JSON_DUPLICATE_FIELD,
+                            &format!("字段 {}（{}）出现多次", columns[i].0, columns[i].1),
+                        ));
+                    }
+                    seen |= 1 << i;
+                    set(i, &text);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// How to read outpatient/pharmacy claims ([`Claim`]) from the rows of one file. Headers are
 /// resolved with [`Claim::column_index`]; unknown columns are ignored (a `Claim` has no extras).
 /// Rejection messages name the record as `claim_id=…`.
@@ -414,7 +483,7 @@ impl ClaimSchema {
         let mut c = Claim::default();
         let mut first: Option<(usize, String)> = None;
         let mut more = 0usize;
-        let mut set = |c: &mut Claim, i: usize, s: &str| {
+        self.kind.each_cell(row, "claim_id", CLAIM_COLUMNS, Claim::column_index, |i, s| {
             if s.is_empty() {
                 return;
             }
@@ -425,59 +494,7 @@ impl ClaimSchema {
                     more += 1;
                 }
             }
-        };
-        match &self.kind {
-            ClaimKind::Table { cols, id_col } => {
-                let id = id_col.and_then(|i| row.cells.get(i)).map(str::trim).unwrap_or("");
-                if row.bad_encoding {
-                    return Err(encoding_rejection("claim_id", row.line, id));
-                }
-                if row.cells.len() != cols.len() {
-                    return Err(Rejection::with_id_key(
-                        "claim_id",
-                        row.line,
-                        id,
-                        "",
-                        rules::CELL_COUNT,
-                        &format!("本行有 {} 个单元格，表头有 {} 列", row.cells.len(), cols.len()),
-                    ));
-                }
-                for (cell, col) in row.cells.iter().zip(cols) {
-                    if let Some(i) = col {
-                        set(&mut c, *i, cell);
-                    }
-                }
-            }
-            ClaimKind::Json => {
-                let obj = json_object("claim_id", row)?;
-                let mut seen = 0u64;
-                for (k, v) in &obj.0 {
-                    let Some(i) = Claim::column_index(k) else { continue };
-                    let Some(text) = json_text(v) else {
-                        return Err(Rejection::with_id_key(
-                            "claim_id",
-                            row.line,
-                            "",
-                            CLAIM_COLUMNS[i].0,
-                            rules::JSON_VALUE,
-                            &format!("字段“{k}”的取值是嵌套的对象或数组，不能作为单元格"),
-                        ));
-                    };
-                    if seen & (1 << i) != 0 {
-                        return Err(Rejection::with_id_key(
-                            "claim_id",
-                            row.line,
-                            "",
-                            CLAIM_COLUMNS[i].0,
-                            rules::JSON_DUPLICATE_FIELD,
-                            &format!("字段 {}（{}）出现多次", CLAIM_COLUMNS[i].0, CLAIM_COLUMNS[i].1),
-                        ));
-                    }
-                    seen |= 1 << i;
-                    set(&mut c, i, &text);
-                }
-            }
-        }
+        })?;
         if c.claim_id.is_empty() {
             return Err(Rejection::with_id_key(
                 "claim_id",
@@ -536,11 +553,11 @@ impl ChargeSchema {
         let mut present = 0u64;
         let mut first: Option<(usize, String)> = None;
         let mut more = 0usize;
-        let mut set = |c: &mut ChargeItem, present: &mut u64, i: usize, s: &str| {
+        self.kind.each_cell(row, "list_id", CHARGE_COLUMNS, ChargeItem::column_index, |i, s| {
             if s.trim().is_empty() {
                 return;
             }
-            *present |= 1 << i;
+            present |= 1 << i;
             if let Err(m) = c.set_column(i, s) {
                 if first.is_none() {
                     first = Some((i, m));
@@ -548,56 +565,7 @@ impl ChargeSchema {
                     more += 1;
                 }
             }
-        };
-        match &self.kind {
-            ClaimKind::Table { cols, id_col } => {
-                let id = id_col.and_then(|i| row.cells.get(i)).map(str::trim).unwrap_or("");
-                if row.bad_encoding {
-                    return Err(encoding_rejection("list_id", row.line, id));
-                }
-                if row.cells.len() != cols.len() {
-                    return Err(Rejection::new(
-                        row.line,
-                        id,
-                        "",
-                        rules::CELL_COUNT,
-                        &format!("本行有 {} 个单元格，表头有 {} 列", row.cells.len(), cols.len()),
-                    ));
-                }
-                for (cell, col) in row.cells.iter().zip(cols) {
-                    if let Some(i) = col {
-                        set(&mut c, &mut present, *i, cell);
-                    }
-                }
-            }
-            ClaimKind::Json => {
-                let obj = json_object("list_id", row)?;
-                let mut seen = 0u64;
-                for (k, v) in &obj.0 {
-                    let Some(i) = ChargeItem::column_index(k) else { continue };
-                    let Some(text) = json_text(v) else {
-                        return Err(Rejection::new(
-                            row.line,
-                            "",
-                            CHARGE_COLUMNS[i].0,
-                            rules::JSON_VALUE,
-                            &format!("字段“{k}”的取值是嵌套的对象或数组，不能作为单元格"),
-                        ));
-                    };
-                    if seen & (1 << i) != 0 {
-                        return Err(Rejection::new(
-                            row.line,
-                            "",
-                            CHARGE_COLUMNS[i].0,
-                            rules::JSON_DUPLICATE_FIELD,
-                            &format!("字段 {}（{}）出现多次", CHARGE_COLUMNS[i].0, CHARGE_COLUMNS[i].1),
-                        ));
-                    }
-                    seen |= 1 << i;
-                    set(&mut c, &mut present, i, &text);
-                }
-            }
-        }
+        })?;
         if c.list_id.is_empty() {
             return Err(Rejection::new(row.line, "", "list_id", rules::LIST_ID_MISSING, "清单流水号(list_id)为空"));
         }
