@@ -8,4 +8,6 @@ if [ ! -d "$CASEMIX_SHARED/schemes" ]; then
   echo "找不到共享资料目录 $CASEMIX_SHARED (../shared)；请把 shared/ 放在仓库旁边或设置 CASEMIX_SHARED" >&2
   exit 1
 fi
+# A throw-away PostgreSQL server for the casemix-store tests (exports CASEMIX_TEST_PG_URL).
+. scripts/pg-test-server.sh && casemix_pg_start
 cargo test --workspace --locked 2>&1
