@@ -1,4 +1,5 @@
-//! `casemix store`: the workbench's SQLite store (casemix-store) from the command line.
+//! `casemix store`: the workbench's store (casemix-store; SQLite file `--db`, or PostgreSQL
+//! `--postgres <URL>`) from the command line.
 //! `import` records one file of settlement lists as an upload of one hospital and period: one
 //! transaction, new versions only for changed lists, rejections kept, an audit-log entry.
 //! The local command line acts with bureau-admin rights under the actor name `--actor`.
@@ -23,8 +24,11 @@ pub enum StoreCommand {
 #[derive(clap::Args)]
 pub struct ImportArgs {
     /// 数据库文件，不存在则创建 (SQLite database file; created if missing)
-    #[arg(long)]
-    pub db: PathBuf,
+    #[arg(long, required_unless_present = "postgres", conflicts_with = "postgres")]
+    pub db: Option<PathBuf>,
+    /// 改用 PostgreSQL 保存工作流状态 (workflow state on PostgreSQL: postgresql://user@host/db)
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
     /// 医院编号 (定点医药机构编号 of the uploading hospital)
     #[arg(long)]
     pub hospital: String,
@@ -48,7 +52,12 @@ fn import(a: ImportArgs) -> Result<(), String> {
     let bytes = std::fs::read(&a.settlements).map_err(|e| format!("无法读取 {}：{e}", a.settlements.display()))?;
     let (lists, rejected) = casemix_io::read_settlements(&a.settlements, &ReadOptions::default())
         .map_err(|e| format!("无法读取结算清单 {}：{e}", a.settlements.display()))?;
-    let mut store = Store::open(&a.db).map_err(|e| format!("无法打开数据库 {}：{e}", a.db.display()))?;
+    let mut store = match (&a.postgres, &a.db) {
+        // the URL may carry a password: not repeated in the message
+        (Some(url), _) => Store::open_postgres(url).map_err(|e| format!("无法连接 PostgreSQL：{e}"))?,
+        (None, Some(db)) => Store::open(db).map_err(|e| format!("无法打开数据库 {}：{e}", db.display()))?,
+        (None, None) => return Err("需要 --db <文件> 或 --postgres <URL>".into()),
+    };
     let actor = User { id: 0, login: a.actor.clone(), display_name: a.actor, role: Role::BureauAdmin, hospital_code: None };
     let meta = UploadMeta {
         hospital_code: a.hospital,
