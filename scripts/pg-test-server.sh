@@ -24,7 +24,7 @@ casemix_pg_bindir() {
     dirname "$(command -v initdb)"
     return 0
   fi
-  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k4,4n -r); do
+  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5,5nr); do
     if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ]; then
       echo "$d"
       return 0
