@@ -222,7 +222,12 @@ impl PgConn {
     /// Connects without TLS (a local socket or a trusted network; put TLS in front otherwise).
     /// `url`: `postgresql://user:password@host:port/db` or `host=… dbname=…` key-value form.
     pub fn connect(url: &str) -> Result<PgConn> {
-        let client = Client::connect(url, NoTls)?;
+        let mut client = Client::connect(url, NoTls)?;
+        // Plan every execution with its values. A cached generic plan is made from the table
+        // statistics of its first few executions: prepared on an empty table (a new database, the
+        // first upload), it stays a sequential scan while one big upload grows the table, which
+        // made a 10,000-list upload quadratic (22 s instead of well under a second).
+        client.batch_execute("SET plan_cache_mode = force_custom_plan")?;
         Ok(PgConn {
             client: RefCell::new(Some(client)),
             cache: RefCell::new(HashMap::new()),

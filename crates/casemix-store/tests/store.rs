@@ -694,3 +694,32 @@ fn open_url_picks_the_backend_by_prefix() {
         Ok(_) => panic!("nothing listens on port 1"),
     }
 }
+
+/// Upload speed on both backends (not a pass/fail test; `cargo test -p casemix-store --test store
+/// -- --ignored --nocapture upload_throughput`): 10,000 new lists, then the same 10,000 again
+/// (all unchanged), then all 10,000 changed.
+#[test]
+#[ignore]
+fn upload_throughput() {
+    let mut dbs = vec![("sqlite", TestDb::sqlite())];
+    if let Some(pg) = TestDb::postgres("upload_throughput") {
+        dbs.push(("postgres", pg));
+    }
+    for (name, db) in dbs {
+        let mut s = db.store();
+        let a = admin(&mut s);
+        let make = |total: &str| -> Vec<SettlementList> {
+            (0..10_000).map(|i| list(&format!("T{i:05}"), "H1", "2025-03-05 10:00", total)).collect()
+        };
+        for (round, total) in [("new", "100.00"), ("unchanged", "100.00"), ("changed", "200.00")] {
+            let lists = make(total);
+            let start = std::time::Instant::now();
+            let r = s.record_upload(&meta("H1", "2025-03", round), &lists, &[], &a, t(2, 8)).unwrap();
+            let secs = start.elapsed().as_secs_f64();
+            println!("{name:8} {round:9} 10000 lists in {secs:.2} s = {:.0} lists/s ({r:?})", 10_000.0 / secs);
+        }
+        let start = std::time::Instant::now();
+        let n = s.current_lists(&Scope::All, &Months::all()).unwrap().len();
+        println!("{name:8} current_lists {n} in {:.2} s", start.elapsed().as_secs_f64());
+    }
+}
