@@ -58,11 +58,29 @@ pub struct AuditConfig {
     pub under_short_max_share_pct: i64,
     /// 低标入院: LOS at most this many days (audit.md: ≤ 2 days).
     pub low_standard_max_los: i64,
-    /// 低标入院: cost below this percentile of the DRG (audit.md: 10th percentile).
+    /// 低标入院: cost below this percentile of the DRG's regular stays (audit.md: 10th
+    /// percentile). The reference is the group's stays longer than `low_standard_max_los`: a
+    /// norm that included the short stays under suspicion would be pulled down by them wherever
+    /// the behaviour is common (in a group where half the stays are low-standard admissions the
+    /// median is one of them), so the stays under test are left out of their own yardstick.
     pub low_standard_cost_pct: u32,
-    /// 低标入院: a stay below this share (percent) of the DRG's median cost is flagged wherever
-    /// it occurs (an implausibly cheap admission).
+    /// 低标入院: a stay below this share (percent) of the median cost of the DRG's regular stays
+    /// is flagged wherever it occurs (an implausibly cheap admission: less than a third of what
+    /// an inpatient stay of the group costs means almost no inpatient care was given). No
+    /// published number (spec-notes §5).
     pub low_standard_max_share_pct: i64,
+    /// 低标入院: only admissions through the outpatient clinic (入院途径 2 门诊) are considered —
+    /// the behaviour is admitting from the clinic a condition the clinic could treat; emergency
+    /// admissions (1) and referrals from another institution (3) were decided elsewhere and
+    /// "other" (9) is not a clinic decision (audit.md: "conditions usually treated in
+    /// outpatients"). `false` = every route except emergency.
+    pub low_standard_outpatient_route_only: bool,
+    /// 低标入院: major diagnostic categories (first letter of the ADRG) never judged: MDC O
+    /// pregnancy, childbirth and puerperium (short antenatal observation admissions — threatened
+    /// abortion, false labour, monitoring — are clinically indicated and childbirth is largely
+    /// settled under maternity insurance, 生育保险) and MDC P newborns (a newborn's admission is
+    /// not a clinic's discretion). CHS-DRG 1.1 MDC letters.
+    pub low_standard_excluded_mdc: Vec<String>,
     /// 低标入院: a stay only below the percentile above is flagged when the hospital's share of
     /// such stays exceeds its tier's (or the region's) share by this factor, in percent (audit.md:
     /// "hospital share above the tier's").
@@ -99,6 +117,8 @@ impl Default for AuditConfig {
             low_standard_max_los: 2,
             low_standard_cost_pct: 10,
             low_standard_max_share_pct: 30,
+            low_standard_outpatient_route_only: true,
+            low_standard_excluded_mdc: vec!["O".into(), "P".into()],
             low_standard_hospital_ratio_pct: 150,
             overlong_los: 60,
             min_group_cases: 20,

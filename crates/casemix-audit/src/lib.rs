@@ -695,13 +695,38 @@ fn rule_low_risk_death(cx: &mut Ctx<'_>, i: usize) {
     cx.flag(i, AuditRule::LowRiskDeath, Vec::new(), 60, ev, j, String::new(), Fen::ZERO);
 }
 
-/// 低标入院: stays of ≤ 2 days costing below the DRG's 10th percentile, in hospitals whose share
-/// of such stays exceeds their tier's by the configured factor.
+/// 低标入院: a short stay (≤ 2 days) admitted through the outpatient clinic, discharged by
+/// order, in a medical group outside the excluded MDCs (obstetrics, newborns), costing below
+/// the 10th percentile of the group's *regular* stays (those longer than the short-stay limit —
+/// the yardstick leaves out the stays under test, so it holds where the behaviour is common).
+/// Flagged when it costs below 30 % of the regular stays' median (implausibly cheap wherever it
+/// occurs), or when its hospital's share of such stays exceeds its tier's by the configured
+/// factor (audit.md: "hospital share above the tier's"). The readmission of a split admission
+/// is left to that rule (the same stay is not reported as two behaviours).
 fn rule_low_standard(cx: &mut Ctx<'_>, audited: &[usize], dup: &[bool]) {
     let (lists, groups, cfg) = (cx.inp.lists, cx.inp.groups, cx.cfg);
     let tiers = cx.inp.hospital_tiers;
-    // (index, p-cut, implausibly cheap on its own)
-    let mut cand: Vec<(usize, Fen, bool)> = Vec::new();
+    let split: rustc_hash::FxHashSet<&str> = cx.flags.iter().filter(|f| f.rule == AuditRule::SplitAdmission).map(|f| f.list_id.as_str()).collect();
+    // the regular stays of each DRG (LOS above the short-stay limit): sorted costs
+    let mut regular: FxHashMap<&str, Vec<Fen>> = FxHashMap::default();
+    for &i in audited {
+        let (l, g) = (&lists[i], &groups[i]);
+        if !dup[i] && g.grouped && l.los_days.is_some_and(|d| d > cfg.low_standard_max_los) {
+            regular.entry(g.drg.as_str()).or_default().push(l.total());
+        }
+    }
+    // (p-cut, median) of the regular stays, for DRGs with enough of them
+    let norms: FxHashMap<&str, (Fen, Fen, usize)> = regular
+        .into_iter()
+        .filter(|(_, v)| v.len() >= cfg.min_group_cases)
+        .map(|(d, mut v)| {
+            v.sort_unstable();
+            let at = |p: u32| v[((p.min(100) as usize) * v.len()).div_ceil(100).max(1) - 1];
+            (d, (at(cfg.low_standard_cost_pct), at(50), v.len()))
+        })
+        .collect();
+    // (index, p-cut, regular median, regular stays, implausibly cheap on its own)
+    let mut cand: Vec<(usize, Fen, Fen, usize, bool)> = Vec::new();
     let mut hosp: BTreeMap<&str, (usize, usize)> = BTreeMap::new(); // (lists, candidates)
     for &i in audited {
         if dup[i] {
@@ -711,19 +736,24 @@ fn rule_low_standard(cx: &mut Ctx<'_>, audited: &[usize], dup: &[bool]) {
         let h = l.hospital_code.as_deref().unwrap_or("");
         hosp.entry(h).or_default().0 += 1;
         let g = &groups[i];
-        // medical groups (conditions that can be treated in outpatients), planned admissions,
-        // discharged by order
-        if !g.grouped || is_procedural_adrg(&g.adrg) || l.admit_route == Some(AdmitRoute::Emergency) || l.leaving_type != Some(LeavingType::OrderDischarge) {
+        // medical groups (conditions that can be treated in outpatients), outside the excluded
+        // MDCs, admitted through the clinic (or at least not as an emergency), discharged by order
+        if !g.grouped || is_procedural_adrg(&g.adrg) || cfg.low_standard_excluded_mdc.iter().any(|m| !m.is_empty() && g.adrg.starts_with(m.as_str())) {
+            continue;
+        }
+        let route_ok = if cfg.low_standard_outpatient_route_only { l.admit_route == Some(AdmitRoute::Outpatient) } else { l.admit_route != Some(AdmitRoute::Emergency) };
+        if !route_ok || l.leaving_type != Some(LeavingType::OrderDischarge) || split.contains(l.list_id.as_str()) {
             continue;
         }
         if l.los_days.filter(|d| *d >= 0 && *d <= cfg.low_standard_max_los).is_none() {
             continue;
         }
-        let Some(gs) = cx.stats.group(&g.drg).filter(|s| s.n >= cfg.min_group_cases) else { continue };
-        let cut = gs.cost_pct(cfg.low_standard_cost_pct);
-        let very = (l.total().0 as i128) * 100 < (gs.cost_pct(50).0 as i128) * cfg.low_standard_max_share_pct as i128;
+        let Some(&(cut, median, n)) = norms.get(g.drg.as_str()) else {
+            continue;
+        };
+        let very = (l.total().0 as i128) * 100 < (median.0 as i128) * cfg.low_standard_max_share_pct as i128;
         if l.total() < cut || very {
-            cand.push((i, cut, very));
+            cand.push((i, cut, median, n, very));
             hosp.entry(h).or_default().1 += 1;
         }
     }
@@ -735,7 +765,7 @@ fn rule_low_standard(cx: &mut Ctx<'_>, audited: &[usize], dup: &[bool]) {
         t.0 += n;
         t.1 += c;
     }
-    for (i, cut, very) in cand {
+    for (i, cut, median, n_regular, very) in cand {
         let l = &lists[i];
         let h = l.hospital_code.as_deref().unwrap_or("");
         let (n, c) = hosp[h];
@@ -750,20 +780,30 @@ fn rule_low_standard(cx: &mut Ctx<'_>, audited: &[usize], dup: &[bool]) {
         let g = &groups[i];
         let ratio = if ts > 0.0 { hs / ts } else { 1.0 };
         let below = 1.0 - l.total().0 as f64 / cut.0.max(1) as f64;
-        let score = clamp_score(40.0 + 15.0 * (ratio - 1.0).min(3.0) + 20.0 * below);
+        let score = clamp_score(40.0 + 15.0 * (ratio - 1.0).min(3.0) + 20.0 * below.max(0.0));
+        let share_pct = if median.0 > 0 { l.total().0 as f64 * 100.0 / median.0 as f64 } else { 0.0 };
         let ev = format!(
-            "住院{}天、费用{}元，低于{}组第{}百分位{}元；该机构此类短期低费用住院占{:.1}%，为同级机构{:.1}%的{:.1}倍",
+            "经门诊收治、住院{}天、医嘱离院，费用{}元，为{}组常规住院（住院>{}天，{}例）中位费用{}元的{:.0}%{}，低于其第{}百分位{}元；该机构此类短期低费用住院占{:.1}%，为同级机构{:.1}%的{:.1}倍",
             l.los_days.unwrap_or(0),
             yuan(l.total()),
             g.drg,
+            cfg.low_standard_max_los,
+            n_regular,
+            yuan(median),
+            share_pct,
+            if very { format!("（不足{}%，费用明显不合常理）", cfg.low_standard_max_share_pct) } else { String::new() },
             cfg.low_standard_cost_pct,
             yuan(cut),
             hs * 100.0,
             ts * 100.0,
             ratio
         );
-        let j = json!({"los_days": l.los_days, "total_cost": yuan(l.total()), "group_cost_at_pct": yuan(cut), "pct": cfg.low_standard_cost_pct,
-            "hospital_share": format!("{:.4}", hs), "tier_share": format!("{:.4}", ts), "tier": tier_of(h)});
+        let j = json!({"los_days": l.los_days, "total_cost": yuan(l.total()), "admit_route": l.admit_route.map(|r| r.code()),
+            "regular_stays": n_regular, "regular_min_los_days": cfg.low_standard_max_los + 1,
+            "group_cost_at_pct": yuan(cut), "pct": cfg.low_standard_cost_pct, "regular_median_cost": yuan(median),
+            "share_of_median_pct": format!("{:.1}", share_pct), "max_share_pct": cfg.low_standard_max_share_pct, "implausibly_cheap": very,
+            "hospital_share": format!("{:.4}", hs), "tier_share": format!("{:.4}", ts), "tier": tier_of(h), "concentrated": concentrated,
+            "hospital_ratio_pct": cfg.low_standard_hospital_ratio_pct});
         cx.flag(i, AuditRule::LowStandardAdmission, Vec::new(), score, ev, j, String::new(), l.total());
     }
 }

@@ -50,8 +50,11 @@ impl B {
         }
     }
     fn run(&self) -> AuditOutput {
+        self.run_with(&AuditConfig::default())
+    }
+    fn run_with(&self, cfg: &AuditConfig) -> AuditOutput {
         let tiers = BTreeMap::new();
-        audit(AuditInput { lists: &self.lists, groups: &self.groups, claims: &self.claims, charges: &self.charges, hospital_tiers: &tiers }, &AuditConfig::default())
+        audit(AuditInput { lists: &self.lists, groups: &self.groups, claims: &self.claims, charges: &self.charges, hospital_tiers: &tiers }, cfg)
     }
 }
 
@@ -261,15 +264,64 @@ fn under_provision_low_core_fees_in_a_surgical_group() {
 #[test]
 fn low_standard_admission_concentrated_in_a_hospital() {
     let mut b = B::new();
-    b.population("m", "ES35", 100, 3000); // 107 cases: p10 = rank 11 = 3,300; median rank 54 ≈ 7,600 → 30 % = 2,280
+    // 100 regular stays (LOS 5–9), 3,000 … 12,900 yuan: p10 = rank ⌈0.1 × 100⌉ = 10 = 3,900;
+    // median rank 50 = 7,900 → 30 % = 2,370 (the short stays below are not part of the norm)
+    b.population("m", "ES35", 100, 3000);
     for k in 0..6 {
         b.stay(&format!("L{k}"), &format!("PL{k}"), "H1", "2024-03-10", 1, 1000, "ES35");
     }
-    // below p10 but not below 30 % of the median, at the background hospital: share 1/101 < 1.5 × 7/107
+    // below p10 (3,100 < 3,900) but not below 30 % of the median (3,100 ≥ 2,370), at the
+    // background hospital: share 1/101 < 1.5 × 7/107 → not flagged; L* cost 1,000 < 2,370
     b.stay("M1", "PM1", "H9", "2024-03-10", 1, 3100, "ES35");
     let o = b.run();
     let f: Vec<&str> = flags_of(&o, AuditRule::LowStandardAdmission).iter().map(|f| f.list_id.as_str()).collect();
     assert_eq!(f, vec!["L0", "L1", "L2", "L3", "L4", "L5"]);
+}
+
+#[test]
+fn low_standard_admission_measured_against_regular_stays() {
+    let mut b = B::new();
+    // 30 regular stays of DS19 (LOS 5–9) at H9: 5,000 … 7,900 yuan. Norm from them alone:
+    // p10 = rank ⌈0.1 × 30⌉ = 3 → 5,200; median rank 15 → 6,400; 30 % of it = 1,920.
+    b.population("r", "DS19", 30, 5000);
+    b.population("o", "OS19", 30, 5000); // an obstetric group with the same norm
+                                         // 40 one-day stays of 1,500 yuan at H1 through the clinic: 1,500 < 1,920 → implausibly cheap.
+                                         // Measured against all 70 stays (the old yardstick) p10 = rank 7 = 1,500 and the median
+                                         // rank 35 = 1,500: none of them would be below either.
+    for k in 0..40 {
+        b.stay(&format!("S{k:02}"), &format!("PS{k}"), "H1", "2024-03-10", 1, 1500, "DS19");
+    }
+    let x1 = b.stay("X1", "PX1", "H1", "2024-03-10", 1, 1500, "DS19");
+    b.lists[x1].admit_route = Some(AdmitRoute::Transfer); // referred by another institution
+    let x2 = b.stay("X2", "PX2", "H1", "2024-03-10", 1, 1500, "DS19");
+    b.lists[x2].admit_route = Some(AdmitRoute::Emergency);
+    let x3 = b.stay("X3", "PX3", "H1", "2024-03-10", 1, 1500, "DS19");
+    b.lists[x3].leaving_type = Some(LeavingType::OrderTransfer);
+    b.stay("X4", "PX4", "H1", "2024-03-10", 1, 1500, "OS19"); // MDC O: excluded by default
+                                                              // a split admission: R1 (DS11, discharged 03-06) and R2 three days later, same principal
+                                                              // diagnosis category → reported as 分解住院 only
+    b.stay("R1", "PR", "H1", "2024-03-01", 5, 6000, "DS11");
+    b.stay("R2", "PR", "H1", "2024-03-09", 1, 1500, "DS19");
+    let o = b.run();
+    assert_eq!(flags_of(&o, AuditRule::SplitAdmission).iter().map(|f| f.list_id.as_str()).collect::<Vec<_>>(), vec!["R2"]);
+    let f = flags_of(&o, AuditRule::LowStandardAdmission);
+    let mut ids: Vec<&str> = f.iter().map(|f| f.list_id.as_str()).collect();
+    ids.sort_unstable();
+    let want: Vec<String> = (0..40).map(|k| format!("S{k:02}")).collect();
+    assert_eq!(ids, want);
+    let e = &f[0].evidence_json;
+    assert_eq!((e["regular_stays"].as_u64(), e["regular_median_cost"].as_str(), e["group_cost_at_pct"].as_str()), (Some(30), Some("6400.00"), Some("5200.00")));
+    assert_eq!((e["share_of_median_pct"].as_str(), e["implausibly_cheap"].as_bool()), (Some("23.4"), Some(true))); // 1,500 / 6,400 = 23.4 %
+                                                                                                                   // H1 has 46 lists, 40 of them candidates; the region (one tier) 106 lists, 40 candidates:
+                                                                                                                   // ratio = (40/46) / (40/106) = 2.304; below = 1 − 1,500/5,200 = 0.712;
+                                                                                                                   // score = 40 + 15 × 1.304 + 20 × 0.712 = 73.8 → 74
+    assert_eq!(f[0].score, 74);
+    // with every route but emergency and no excluded MDC, the referral and the obstetric stay count
+    let cfg = AuditConfig { low_standard_outpatient_route_only: false, low_standard_excluded_mdc: Vec::new(), ..AuditConfig::default() };
+    let o = b.run_with(&cfg);
+    let ids: Vec<&str> = flags_of(&o, AuditRule::LowStandardAdmission).iter().map(|f| f.list_id.as_str()).filter(|id| !id.starts_with('S')).collect();
+    assert_eq!(ids.len(), 2);
+    assert!(ids.contains(&"X1") && ids.contains(&"X4"), "{ids:?}");
 }
 
 #[test]
