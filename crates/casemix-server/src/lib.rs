@@ -27,6 +27,8 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::sync::Arc;
 
+pub mod ui;
+
 /// Most cases one request may carry (issue: "one case (or up to 10,000)").
 pub const MAX_CASES: usize = 10_000;
 /// Default request body limit: 10,000 full settlement lists fit well inside 32 MiB.
@@ -102,25 +104,31 @@ pub struct AppState {
     pub pricing: Option<Arc<Pricing>>,
     /// Request body limit in bytes (default [`DEFAULT_BODY_LIMIT`]).
     pub body_limit: usize,
+    /// The workbench (web UI and its API) when serving a data directory.
+    pub workbench: Option<Arc<ui::Wb>>,
 }
 
 impl AppState {
     pub fn new(grouper: Grouper) -> AppState {
-        AppState { grouper: Arc::new(grouper), pricing: None, body_limit: DEFAULT_BODY_LIMIT }
+        AppState { grouper: Arc::new(grouper), pricing: None, body_limit: DEFAULT_BODY_LIMIT, workbench: None }
     }
 }
 
 /// The router of the whole API.
 pub fn router(state: AppState) -> Router {
     let limit = state.body_limit;
-    Router::new()
+    let wb = state.workbench.clone();
+    let mut r = Router::new()
         .route("/api/health", get(health))
         .route("/api/openapi.json", get(openapi))
         .route("/api/v1/group", post(group))
-        .fallback(not_found)
+        .with_state(state);
+    if let Some(wb) = wb {
+        r = r.merge(ui::router(wb));
+    }
+    r.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
-        .with_state(state)
 }
 
 /// Serves the API on a bound listener until the process ends.

@@ -29,7 +29,7 @@ async fn start(state: AppState) -> SocketAddr {
 }
 
 fn state() -> AppState {
-    AppState { grouper: grouper(), pricing: None, body_limit: casemix_server::DEFAULT_BODY_LIMIT }
+    AppState { grouper: grouper(), pricing: None, body_limit: casemix_server::DEFAULT_BODY_LIMIT, workbench: None }
 }
 
 /// One HTTP/1.1 request (Connection: close); returns status, headers text and body text.

@@ -989,6 +989,23 @@ impl Store {
 
     // ---------------------------------------------------------------- audit log
 
+    /// Appends one audit-log entry for an action taken outside the store's own methods (a
+    /// yearly run, a clearing, an export): who, when, what, on which object.
+    pub fn record_event(
+        &mut self,
+        actor: &User,
+        action: &str,
+        object: &str,
+        hospital_code: Option<&str>,
+        detail: serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        if action.trim().is_empty() {
+            return Err(StoreError::Invalid("操作日志的 action 不能为空".into()));
+        }
+        audit(&self.conn, &timestamp(now), &actor.login, action, object, hospital_code, &detail)
+    }
+
     /// Audit entries in the scope (a hospital user sees the entries about their hospital), oldest
     /// first; with `limit`, the newest `limit` entries, still oldest first.
     pub fn audit_log(&self, scope: &Scope, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {

@@ -55,7 +55,7 @@ pub fn run(a: Args) -> Result<(), String> {
             Some(Arc::new(Pricing::new(&text, policy, pv).map_err(|e| format!("{}：{e}", w.display()))?))
         }
     };
-    let state = AppState { grouper: Arc::new(g), pricing, body_limit: a.body_limit_mib.max(1) * 1024 * 1024 };
+    let state = AppState { grouper: Arc::new(g), pricing, body_limit: a.body_limit_mib.max(1) * 1024 * 1024, workbench: None };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_io().build().map_err(|e| format!("无法启动运行时：{e}"))?;
     rt.block_on(async move {
         let l = tokio::net::TcpListener::bind(&a.addr).await.map_err(|e| format!("无法监听 {}：{e}", a.addr))?;

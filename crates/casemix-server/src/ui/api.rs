@@ -1,0 +1,193 @@
+//! The workbench JSON API (documented in openapi.json). Same rules as the pages: a session
+//! (cookie from `POST /api/v1/login`), the user's scope on every read, the session's CSRF token
+//! in the `X-CSRF-Token` header on every state-changing call, JSON errors with a stable code and
+//! a Chinese message, never a 5xx for bad input.
+
+use super::auth::{self, Auth};
+use super::pages::{decide_flag, flags_with_decisions, load_case, scoped_settlements, start_run_job, start_upload};
+use super::{UiError, Wb};
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use casemix_store::{AuditFilter, Role};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+type ApiResult = Result<Response, UiError>;
+
+pub fn ok(v: Value) -> Response {
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], v.to_string()).into_response()
+}
+
+fn json_err(e: JsonRejection) -> UiError {
+    match e {
+        JsonRejection::JsonDataError(x) => UiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", format!("字段类型或取值不正确：{}", x.body_text())),
+        JsonRejection::JsonSyntaxError(x) => UiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("请求体不是有效的 JSON：{}", x.body_text())),
+        JsonRejection::MissingJsonContentType(_) => UiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "content_type", "请求须带 Content-Type: application/json"),
+        other => UiError::new(other.status(), "bad_body", format!("请求体无法读取：{}", other.body_text())),
+    }
+}
+
+fn path_err(e: PathRejection) -> UiError {
+    UiError::bad_request(format!("路径参数不正确：{}", e.body_text()))
+}
+
+fn query_err(e: QueryRejection) -> UiError {
+    UiError::bad_request(format!("查询参数不正确：{}", e.body_text()))
+}
+
+/// State-changing API calls carry the session's CSRF token in `X-CSRF-Token`.
+fn csrf(a: &Auth, h: &HeaderMap) -> Result<(), UiError> {
+    a.check_csrf(h.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or(""))
+}
+
+fn user_json(u: &casemix_store::User, csrf: &str) -> Value {
+    json!({"login": u.login, "display_name": u.display_name, "role": u.role.as_str(), "role_zh": u.role.label_zh(), "hospital_code": u.hospital_code, "csrf_token": csrf})
+}
+
+#[derive(Deserialize)]
+pub struct LoginBody {
+    login: String,
+    password: String,
+}
+
+pub async fn login(State(wb): State<Arc<Wb>>, body: Result<Json<LoginBody>, JsonRejection>) -> ApiResult {
+    let Json(b) = body.map_err(json_err)?;
+    if b.login.len() > 200 || b.password.len() > 1000 {
+        return Err(UiError::bad_request("用户名或密码过长"));
+    }
+    let user = wb.with_store(move |st| st.verify_password(&b.login, &b.password).map_err(|e| e.to_string())).await?;
+    let u = user.ok_or_else(|| UiError::new(StatusCode::UNAUTHORIZED, "bad_credentials", "用户名或密码不正确"))?;
+    let (token, s) = wb.sessions.create(u);
+    let mut r = ok(user_json(&s.user, &s.csrf));
+    r.headers_mut().insert(header::SET_COOKIE, auth::set_cookie(&token, wb.secure_cookies).parse().expect("cookie header"));
+    Ok(r)
+}
+
+pub async fn logout(State(wb): State<Arc<Wb>>, a: Auth, h: HeaderMap) -> ApiResult {
+    csrf(&a, &h)?;
+    wb.sessions.remove(&a.token);
+    let mut r = ok(json!({"status": "ok"}));
+    r.headers_mut().insert(header::SET_COOKIE, auth::clear_cookie(wb.secure_cookies).parse().expect("cookie header"));
+    Ok(r)
+}
+
+pub async fn me(a: Auth) -> ApiResult {
+    Ok(ok(user_json(&a.user, &a.csrf)))
+}
+
+pub async fn uploads(State(wb): State<Arc<Wb>>, a: Auth) -> ApiResult {
+    let scope = a.user.scope();
+    let ups = wb.with_store(move |st| st.uploads(&scope).map_err(|e| e.to_string())).await?;
+    Ok(ok(json!({"uploads": ups})))
+}
+
+#[derive(Deserialize)]
+pub struct UploadQuery {
+    #[serde(default)]
+    hospital: String,
+    period: String,
+    #[serde(default)]
+    file_name: String,
+}
+
+/// `POST /api/v1/uploads?hospital=&period=&file_name=` with the file as the raw body.
+pub async fn upload(State(wb): State<Arc<Wb>>, a: Auth, h: HeaderMap, q: Result<Query<UploadQuery>, QueryRejection>, body: Result<Bytes, BytesRejection>) -> ApiResult {
+    csrf(&a, &h)?;
+    let Query(q) = q.map_err(query_err)?;
+    let body = body.map_err(|e| UiError::new(e.status(), "bad_body", format!("请求体无法读取（过大或中断）：{}", e.body_text())))?;
+    if body.is_empty() {
+        return Err(UiError::bad_request("请求体为空：请把结算清单文件作为请求体上传"));
+    }
+    let hospital = if a.user.role == Role::HospitalUser && q.hospital.is_empty() { a.user.hospital_code.clone().unwrap_or_default() } else { q.hospital };
+    let name = if q.file_name.is_empty() { "upload.csv".to_string() } else { q.file_name };
+    let id = start_upload(&wb, &a, hospital, q.period, name, body.to_vec())?;
+    Ok((StatusCode::ACCEPTED, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], json!({"job_id": id, "job_url": format!("/api/v1/jobs/{id}")}).to_string()).into_response())
+}
+
+pub async fn upload_detail(State(wb): State<Arc<Wb>>, a: Auth, id: Result<Path<i64>, PathRejection>) -> ApiResult {
+    let Path(id) = id.map_err(path_err)?;
+    let scope = a.user.scope();
+    let (up, rej) = wb
+        .with_store(move |st| {
+            let up = st.uploads(&scope).map_err(|e| e.to_string())?.into_iter().find(|u| u.id == id);
+            let rej = if up.is_some() { st.rejections(&scope, id).map_err(|e| e.to_string())? } else { Vec::new() };
+            Ok((up, rej))
+        })
+        .await?;
+    let up = up.ok_or_else(|| UiError::not_found("上传记录"))?;
+    let qc = wb.wb.qc_report(id).map_err(UiError::internal)?;
+    let rej: Vec<Value> = rej.iter().map(|r| json!({"line": r.line, "list_id": r.list_id, "field": r.field, "rule": r.rule, "message": r.message})).collect();
+    Ok(ok(json!({"upload": up, "rejections": rej, "qc": qc})))
+}
+
+pub async fn case_detail(State(wb): State<Arc<Wb>>, a: Auth, id: Result<Path<String>, PathRejection>) -> ApiResult {
+    let Path(id) = id.map_err(path_err)?;
+    let d = load_case(&wb, &a, id).await?;
+    Ok(ok(json!({
+        "list_id": d.list.list_id,
+        "hospital_code": d.list.hospital_code,
+        "status": d.group_status,
+        "drg": d.drg,
+        "drg_name": d.drg_name,
+        "trace": d.trace,
+        "pricing_steps": d.price_steps,
+        "final_points": d.final_points,
+        "point_value": d.point_value.map(|(p, v)| json!({"period": p, "yuan_per_point": v})),
+        "payment_fen": d.payment_fen,
+        "cost_fen": d.cost_fen,
+        "qc": d.qc,
+        "flags": d.flags,
+        "versions": d.versions.iter().map(|(v, u, t, c)| json!({"version": v, "upload_id": u, "uploaded_at": t, "current": c})).collect::<Vec<_>>(),
+    })))
+}
+
+pub async fn flags(State(wb): State<Arc<Wb>>, a: Auth) -> ApiResult {
+    let (_, flags) = flags_with_decisions(&wb, &a).await?;
+    let v: Vec<Value> = flags.into_iter().map(|(f, d)| json!({"flag": f, "decision": d})).collect();
+    Ok(ok(json!({"flags": v})))
+}
+
+#[derive(Deserialize)]
+pub struct DecisionBody {
+    decision: String,
+    reason: String,
+}
+
+pub async fn decide(State(wb): State<Arc<Wb>>, a: Auth, h: HeaderMap, id: Result<Path<String>, PathRejection>, body: Result<Json<DecisionBody>, JsonRejection>) -> ApiResult {
+    csrf(&a, &h)?;
+    let Path(id) = id.map_err(path_err)?;
+    let Json(b) = body.map_err(json_err)?;
+    let did = decide_flag(&wb, &a, id, &b.decision, b.reason).await?;
+    Ok(ok(json!({"decision_id": did})))
+}
+
+pub async fn start_run(State(wb): State<Arc<Wb>>, a: Auth, h: HeaderMap) -> ApiResult {
+    csrf(&a, &h)?;
+    let id = start_run_job(&wb, &a)?;
+    Ok((StatusCode::ACCEPTED, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], json!({"job_id": id, "job_url": format!("/api/v1/jobs/{id}")}).to_string()).into_response())
+}
+
+pub async fn job(State(wb): State<Arc<Wb>>, a: Auth, id: Result<Path<u64>, PathRejection>) -> ApiResult {
+    let Path(id) = id.map_err(path_err)?;
+    let j = wb.jobs.get(id).filter(|j| a.user.role != Role::HospitalUser || j.hospital_code == a.user.hospital_code).ok_or_else(|| UiError::not_found("任务"))?;
+    Ok(ok(serde_json::to_value(j).map_err(|e| UiError::internal(e.to_string()))?))
+}
+
+pub async fn statements(State(wb): State<Arc<Wb>>, a: Auth) -> ApiResult {
+    let all = scoped_settlements(&wb, &a)?;
+    Ok(ok(json!({"settlements": all})))
+}
+
+pub async fn audit_log(State(wb): State<Arc<Wb>>, a: Auth) -> ApiResult {
+    super::require(&a.user, &[Role::BureauAdmin], "查看操作日志")?;
+    let scope = a.user.scope();
+    let e = wb.with_store(move |st| st.audit_log(&scope, &AuditFilter { limit: Some(1000), ..Default::default() }).map_err(|e| e.to_string())).await?;
+    Ok(ok(json!({"entries": e})))
+}
+
+pub use super::monitor_pages::{api_hospital as hospital, api_monitor as monitor};
