@@ -95,21 +95,8 @@ pub fn page(title: &str, region: &str, user: Option<&User>, csrf: &str, active: 
     }
 }
 
-/// Yuan with two decimals from fen, thousands separated.
-pub fn yuan(fen: i64) -> String {
-    let neg = fen < 0;
-    let a = fen.unsigned_abs();
-    let (y, f) = (a / 100, a % 100);
-    let ys = y.to_string();
-    let mut out = String::new();
-    for (i, ch) in ys.chars().enumerate() {
-        if i > 0 && (ys.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    format!("{}{out}.{f:02}", if neg { "-" } else { "" })
-}
+/// Yuan with two decimals from fen, thousands separated (the case lake's formatter, shared).
+pub use casemix_lake::ratio::yuan;
 
 #[cfg(test)]
 mod tests {
