@@ -56,4 +56,36 @@ echo "== 7. 年终清算 (settle year 2025，安康式 DRG 点数法)" >&2
 "$BIN" settle year --policy examples/ankang-drg-points-2025.toml --weights "$OUT/cal/weights.csv" \
   --hospitals "$R/hospitals.csv" --cases "$OUT/grouped.csv" --year 2025 -o "$OUT/settle-2025"
 
-echo "完成：结果在 $OUT/ （分组 chs_drg_11.grouped.csv，质控 qc/，权重 cal/，DIP dip/，审核 audit/，清算 settle-2025/）" >&2
+W="$OUT/workbench"
+echo "== 8. 网页工作台：演示统筹区（2025 年按医院×月份上传 → 质控 → 分组 → 月度结算 → 审核 → 年终清算）" >&2
+rm -rf "$W"
+"$BIN" workbench init --data "$W" --region demo --region-name "演示统筹区" --scheme "$SCHEMES/chs_drg_11" \
+  --policy examples/ankang-drg-points-2025.toml --weights "$OUT/cal/weights.csv" --hospitals "$R/hospitals.csv"
+H1=$(awk -F, 'NR==2{print $1}' "$R/hospitals.csv")
+H2=$(awk -F, 'NR==3{print $1}' "$R/hospitals.csv")
+"$BIN" workbench user --data "$W" --login admin --password 'demo-admin-2025' --role bureau_admin --name "医保局管理员"
+"$BIN" workbench user --data "$W" --login analyst --password 'demo-analyst-2025' --role bureau_analyst --name "医保局分析员"
+"$BIN" workbench user --data "$W" --login auditor --password 'demo-auditor-2025' --role bureau_auditor --name "医保局审核员"
+"$BIN" workbench user --data "$W" --login "h-$H1" --password 'demo-hospital-2025' --role hospital_user --hospital "$H1" --name "$H1 医保办"
+"$BIN" workbench user --data "$W" --login "h-$H2" --password 'demo-hospital-2025' --role hospital_user --hospital "$H2" --name "$H2 医保办"
+"$BIN" workbench import --data "$W" --split --year 2025 "$R/settlements.csv"
+"$BIN" workbench attach --data "$W" --claims "$R/claims.csv" --charges "$R/charges.csv"
+"$BIN" workbench run --data "$W"
+
+echo "完成：结果在 $OUT/ （分组 chs_drg_11.grouped.csv，质控 qc/，权重 cal/，DIP dip/，审核 audit/，清算 settle-2025/，工作台 workbench/）" >&2
+if [ "${NO_SERVE:-0}" = "1" ]; then
+  exit 0
+fi
+ADDR="${ADDR:-127.0.0.1:8080}"
+cat >&2 <<EOT
+
+网页工作台：http://localhost:${ADDR##*:}/login
+演示账号（密码）：
+  admin   / demo-admin-2025     医保局管理员（上传、年度计算、复核、操作日志）
+  analyst / demo-analyst-2025   医保局分析员（运行监测、结算单）
+  auditor / demo-auditor-2025   医保局审核员（审核复核）
+  h-$H1 / demo-hospital-2025  医院用户（仅本院 $H1）
+  h-$H2 / demo-hospital-2025  医院用户（仅本院 $H2）
+按 Ctrl-C 停止。
+EOT
+exec "$BIN" serve --data "$W" --addr "$ADDR"

@@ -11,3 +11,7 @@ fi
 # A throw-away PostgreSQL server for the casemix-store tests (exports CASEMIX_TEST_PG_URL).
 . scripts/pg-test-server.sh && casemix_pg_start
 cargo test --workspace --locked 2>&1
+# The web workbench in a real browser: Debian's chromium + playwright-core (installed here when
+# missing), against the `casemix` binary the tests above built (same profile: no second build).
+bash scripts/setup-browser.sh
+CASEMIX_BIN="${CARGO_TARGET_DIR:-$(pwd)/target}/debug/casemix" bash scripts/browser-test.sh

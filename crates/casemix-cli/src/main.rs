@@ -51,6 +51,8 @@ enum Command {
     Serve(cmd::serve::Args),
     /// 工作台数据库：导入上传、版本与操作日志 (the workbench store: uploads, versions, audit log)
     Store(cmd::store::Args),
+    /// 工作台：数据目录、导入与质控、年度计算、复核（与网页同一数据）(the workbench steps)
+    Workbench(cmd::workbench::Args),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Command::Review(a) => cmd::review::run(a),
         Command::Serve(a) => cmd::serve::run(a),
         Command::Store(a) => cmd::store::run(a),
+        Command::Workbench(a) => cmd::workbench::run(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

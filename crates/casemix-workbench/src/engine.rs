@@ -26,6 +26,9 @@ pub struct Engine {
     pub grouper: Grouper,
     pub policy: Policy,
     pub rates: RateTable,
+    /// The DIP 病种目录库 when the policy pays by DIP scores (`dip_scores`): cases are priced by
+    /// their DIP 病种; the DRG grouping still runs for the audit (high coding, CC lifting).
+    pub dip: Option<casemix_dip::Catalogue>,
     pub hospitals: Vec<Hospital>,
     pub qc: casemix_qc::Qc,
     pub audit: AuditConfig,
@@ -45,15 +48,26 @@ impl Engine {
         let policy = casemix_policy::parse(&read_text(&pp, "政策文件")?).map_err(|errs| {
             format!("政策文件 {} 校验未通过：{}", pp.display(), errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("；"))
         })?;
-        let rates = match policy.policy.model {
+        let (rates, dip) = match policy.policy.model {
             Model::DrgPoints => {
                 let w = c.weights.as_ref().ok_or("政策为 DRG 点数法（drg_points）：工作台配置须给出 weights（权重表）")?;
                 let w = r(w);
-                RateTable::from_weights_csv(&read_text(&w, "权重表")?, policy.policy.points_scale.0)
-                    .map_err(|e| format!("权重表 {}：{}", w.display(), e.iter().take(5).map(|x| x.to_string()).collect::<Vec<_>>().join("；")))?
+                let rates = RateTable::from_weights_csv(&read_text(&w, "权重表")?, policy.policy.points_scale.0)
+                    .map_err(|e| format!("权重表 {}：{}", w.display(), e.iter().take(5).map(|x| x.to_string()).collect::<Vec<_>>().join("；")))?;
+                (rates, None)
             }
             Model::DipScores => {
-                return Err("工作台当前按 DRG 点数法运行；DIP 分值政策请用命令行 casemix dip group 与 casemix settle".into());
+                // the catalogue directory of `casemix calibrate dip`: catalogue.json (assignment)
+                // and catalogue.csv (scores)
+                let d = c.catalogue.as_ref().ok_or("政策为 DIP 分值付费（dip_scores）：工作台配置须给出 catalogue（病种目录库目录）")?;
+                let d = r(d);
+                let d = if d.is_dir() { d } else { d.parent().map(Path::to_path_buf).unwrap_or(d) };
+                let json = d.join("catalogue.json");
+                let data: casemix_dip::CatalogueData = serde_json::from_str(&read_text(&json, "病种目录库")?).map_err(|e| format!("病种目录库 {} 格式错误：{e}", json.display()))?;
+                let csv = d.join("catalogue.csv");
+                let rates = RateTable::from_catalogue_csv(&read_text(&csv, "病种目录")?)
+                    .map_err(|e| format!("病种目录 {}：{}", csv.display(), e.iter().take(5).map(|x| x.to_string()).collect::<Vec<_>>().join("；")))?;
+                (rates, Some(casemix_dip::Catalogue::from_data(data)))
             }
         };
         let hospitals = match &c.hospitals {
@@ -73,7 +87,7 @@ impl Engine {
             None => AuditConfig::default(),
         };
         let qc = casemix_qc::Qc::new(grouper.dictionaries(), casemix_qc::QcConfig::default());
-        Ok(Engine { region: c.region.clone(), grouper, policy, rates, hospitals, qc, audit })
+        Ok(Engine { region: c.region.clone(), grouper, policy, rates, dip, hospitals, qc, audit })
     }
 
     pub fn year(&self) -> i32 {
@@ -130,15 +144,40 @@ impl Engine {
         crate::group::group_all(&self.grouper, lists)
     }
 
-    /// The pricing input of a list given its group.
+    /// The DIP 病种 of a list (None under a DRG policy).
+    pub fn dip_assignment(&self, l: &SettlementList) -> Option<casemix_dip::DipAssignment> {
+        let cat = self.dip.as_ref()?;
+        Some(cat.assign(&casemix_dip::DipCase {
+            year: l.discharge_time.map(|d| d.year()).unwrap_or(0),
+            diagnoses: &l.diagnoses,
+            procedures: &l.procedures,
+            cost: l.total_cost.unwrap_or_else(|| l.fee_sum()),
+            los: l.los_days.unwrap_or(0),
+            leaving_type: l.leaving_type.map(|x| x.code()),
+            age_years: l.age_years,
+            age_days: l.age_days,
+        }))
+    }
+
+    /// The pricing input of a list given its group: the DRG under a DRG policy, the DIP 病种
+    /// (and its auxiliary-catalogue factor) under a DIP policy.
     pub fn case_input(&self, l: &SettlementList, g: &CaseGroup) -> Option<CaseInput> {
+        let dip = self.dip_assignment(l);
+        self.case_input_with(l, g, dip.as_ref())
+    }
+
+    fn case_input_with(&self, l: &SettlementList, g: &CaseGroup, dip: Option<&casemix_dip::DipAssignment>) -> Option<CaseInput> {
         let dt = l.discharge_time?;
         let total = l.total_cost.unwrap_or_else(|| l.fee_sum());
+        let (group, grouped_ok, aux_factor) = match dip {
+            Some(d) => (d.is_grouped().then(|| d.dip_code.clone()), d.is_grouped(), d.is_grouped().then(|| casemix_pricing::Decimal::new(d.aux_factor.0, 4))),
+            None => ((g.grouped && !g.drg.is_empty()).then(|| g.drg.clone()), g.grouped, None),
+        };
         Some(CaseInput {
             list_id: l.list_id.clone(),
             hospital_code: l.hospital_code.clone().unwrap_or_default(),
-            group: (g.grouped && !g.drg.is_empty()).then(|| g.drg.clone()),
-            grouped_ok: g.grouped,
+            group,
+            grouped_ok,
             total_cost: total,
             selfpay: l.selfpay_items.unwrap_or(Fen::ZERO),
             excluded_items: Vec::new(),
@@ -147,7 +186,7 @@ impl Engine {
             year: dt.year(),
             month: dt.month(),
             others_paid: [l.personal_pay, l.supplementary_pay, l.assistance_pay].iter().map(|f| f.unwrap_or(Fen::ZERO)).sum(),
-            aux_factor: None,
+            aux_factor,
             insured_id: l.insured_id.clone().unwrap_or_default(),
             admit_day: l.admit_time.map(|t| t.date().num_days_from_ce() as i64),
             discharge_day: Some(dt.date().num_days_from_ce() as i64),
@@ -164,11 +203,13 @@ impl Engine {
         let groups = self.group_all(lists);
         progress("分组", lists.len() as u64, lists.len() as u64);
 
+        let dips: Vec<Option<casemix_dip::DipAssignment>> = lists.iter().map(|l| self.dip_assignment(l)).collect();
+
         let mut cases = Vec::with_capacity(lists.len());
         let mut case_of_list = vec![None; lists.len()];
         let mut skipped = Vec::new();
         for (i, l) in lists.iter().enumerate() {
-            match self.case_input(l, &groups[i]) {
+            match self.case_input_with(l, &groups[i], dips[i].as_ref()) {
                 Some(c) if c.year == year => {
                     case_of_list[i] = Some(cases.len());
                     cases.push(c);
@@ -251,17 +292,25 @@ impl Engine {
             let c = &cases[ci];
             let g = &groups[i];
             let r = self.grouper.group(&l.group_input());
-            let status = match r.outcome {
-                casemix_grouper::Outcome::Grouped => "grouped",
-                casemix_grouper::Outcome::Ambiguous => "ambiguous",
-                _ => "ungrouped",
+            let status = match (&dips[i], r.outcome) {
+                (Some(d), _) if d.is_grouped() => "grouped",
+                (Some(_), _) => "ungrouped",
+                (None, casemix_grouper::Outcome::Grouped) => "grouped",
+                (None, casemix_grouper::Outcome::Ambiguous) => "ambiguous",
+                (None, _) => "ungrouped",
+            };
+            // the payment group: the DIP 病种 under a DIP policy, else the DRG
+            let (adrg, drg, drg_name) = match &dips[i] {
+                Some(d) => (String::new(), d.dip_code.clone(), d.name.clone()),
+                None => (g.adrg.clone(), if g.grouped { g.drg.clone() } else { String::new() }, r.drg_name.to_string()),
             };
             let weight_units = c
                 .group
                 .as_deref()
                 .and_then(|code| self.rates.get(code))
                 .map(|gi| {
-                    // RW × 10^4 = base points ÷ points scale × 10^4
+                    // RW × 10^4 = base points ÷ points scale × 10^4; under DIP the same ratio
+                    // of the 病种分值 to the scale is the relative weight the dashboard's CMI uses
                     let bp = self.rates.group(gi).base_points;
                     let scale = self.policy.policy.points_scale.0;
                     if scale.is_zero() {
@@ -292,9 +341,9 @@ impl Engine {
                 death: l.leaving_type == Some(LeavingType::Death),
                 group_status: status.to_string(),
                 mdc: r.mdc.to_string(),
-                adrg: g.adrg.clone(),
-                drg: if g.grouped { g.drg.clone() } else { String::new() },
-                drg_name: r.drg_name.to_string(),
+                adrg,
+                drg,
+                drg_name,
                 weight_units,
                 points_units,
                 method: method.to_string(),

@@ -203,8 +203,20 @@ impl Workbench {
     /// settlements, audit, clearing with the confirmed decisions. Writes the case data
     /// (Parquet partitions, replacing the year's months) and the run record.
     pub async fn run_compute(&self, inputs: RunInputs, actor: &User, now: DateTime<Utc>, progress: Progress<'_>) -> Result<RunRecord, String> {
+        let out = self.compute(&inputs, progress);
+        self.write_run(out, actor, now, progress).await
+    }
+
+    /// The computing part of the yearly run: CPU-bound for seconds on a city year, so a server
+    /// calls it on a blocking thread, never on an async worker.
+    pub fn compute(&self, inputs: &RunInputs, progress: Progress<'_>) -> RunOutput {
+        self.engine.run(&inputs.lists, &inputs.claims, &inputs.charges, &inputs.decisions, progress)
+    }
+
+    /// Writes a computed run: the case data (Parquet partitions, replacing the year's months)
+    /// and the run record.
+    pub async fn write_run(&self, out: RunOutput, actor: &User, now: DateTime<Utc>, progress: Progress<'_>) -> Result<RunRecord, String> {
         let year = self.engine.year();
-        let out = self.engine.run(&inputs.lists, &inputs.claims, &inputs.charges, &inputs.decisions, progress);
         progress("写入病例数据", 0, out.rows.len() as u64);
         casemix_lake::write_all(&self.lake_dir(), &out.rows).await.map_err(|e| format!("写入病例数据失败：{e}"))?;
         progress("写入病例数据", out.rows.len() as u64, out.rows.len() as u64);

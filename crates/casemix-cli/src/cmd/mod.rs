@@ -14,3 +14,4 @@ pub mod audit;
 pub mod review;
 pub mod serve;
 pub mod store;
+pub mod workbench;

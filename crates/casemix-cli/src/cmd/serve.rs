@@ -11,9 +11,15 @@ use std::sync::Arc;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// 分组方案目录或方案编号 (scheme directory or id, e.g. chs_drg_11)
+    /// 分组方案目录或方案编号 (scheme directory or id, e.g. chs_drg_11)；给出 --data 时取工作台配置
+    #[arg(long, required_unless_present = "data")]
+    pub scheme: Option<String>,
+    /// 工作台数据目录（含 workbench.toml）：同时提供网页工作台与其接口 (serve the web workbench)
     #[arg(long)]
-    pub scheme: String,
+    pub data: Option<PathBuf>,
+    /// 会话 Cookie 不带 Secure 标记（仅用于纯 HTTP 的测试环境）
+    #[arg(long)]
+    pub insecure_cookies: bool,
     /// 方案库目录 (where scheme ids are looked up)
     #[arg(long, default_value = DEFAULT_SCHEMES_DIR)]
     pub schemes_dir: PathBuf,
@@ -38,13 +44,31 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<(), String> {
-    let mut g = load_grouper(&a.scheme, &a.schemes_dir)?;
+    let wb = match &a.data {
+        Some(d) => Some(casemix_workbench::Workbench::open(d)?),
+        None => None,
+    };
+    let mut g = match (&wb, &a.scheme) {
+        (Some(w), None) => casemix_grouper::Grouper::from_dir(casemix_workbench::WorkbenchConfig::resolve(&w.dir, &w.config.scheme)).map_err(|e| e.to_string())?,
+        (_, Some(s)) => load_grouper(s, &a.schemes_dir)?,
+        (None, None) => return Err("须给出 --scheme 或 --data".into()),
+    };
     g.set_translate_codes(a.translate_codes);
-    let pricing = match &a.weights {
+    // Weights and policy: given on the command line, else the workbench's own (so the
+    // pre-grouping API prices with the same rate table and policy as the yearly run).
+    let (weights, policy) = match (&a.weights, &wb) {
+        (Some(w), _) => (Some(w.clone()), a.policy.clone()),
+        (None, Some(w)) => (
+            w.config.weights.as_ref().map(|p| casemix_workbench::WorkbenchConfig::resolve(&w.dir, p)),
+            Some(casemix_workbench::WorkbenchConfig::resolve(&w.dir, &w.config.policy)),
+        ),
+        (None, None) => (None, None),
+    };
+    let pricing = match &weights {
         None => None,
         Some(w) => {
             let text = std::fs::read_to_string(w).map_err(|e| format!("无法读取权重表 {}：{e}", w.display()))?;
-            let policy = match &a.policy {
+            let policy = match &policy {
                 Some(p) => Some(load_policy(p, &[])?),
                 None => None,
             };
@@ -55,11 +79,18 @@ pub fn run(a: Args) -> Result<(), String> {
             Some(Arc::new(Pricing::new(&text, policy, pv).map_err(|e| format!("{}：{e}", w.display()))?))
         }
     };
-    let state = AppState { grouper: Arc::new(g), pricing, body_limit: a.body_limit_mib.max(1) * 1024 * 1024, workbench: None };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_io().build().map_err(|e| format!("无法启动运行时：{e}"))?;
+    let workbench = match wb {
+        Some(w) => Some(Arc::new(casemix_server::ui::Wb::new(w, !a.insecure_cookies)?)),
+        None => None,
+    };
+    let state = AppState { grouper: Arc::new(g), pricing, body_limit: a.body_limit_mib.max(1) * 1024 * 1024, workbench };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| format!("无法启动运行时：{e}"))?;
     rt.block_on(async move {
         let l = tokio::net::TcpListener::bind(&a.addr).await.map_err(|e| format!("无法监听 {}：{e}", a.addr))?;
         let addr = l.local_addr().map_err(|e| e.to_string())?;
+        if state.workbench.is_some() {
+            println!("网页工作台已启动：http://{addr}/login");
+        }
         eprintln!(
             "预分组服务已启动：http://{addr}/api/v1/group（方案 {} {}；接口说明 http://{addr}/api/openapi.json）",
             state.grouper.id(),

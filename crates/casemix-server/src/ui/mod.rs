@@ -80,6 +80,9 @@ impl UiError {
     pub fn bad_request(message: impl Into<String>) -> UiError {
         UiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
+    /// 404 for a missing object and for one outside the user's scope alike; the message names
+    /// the kind of object only, never the identifier asked for (a hospital user learns nothing
+    /// of another hospital's codes or lists from the answer).
     pub fn not_found(what: &str) -> UiError {
         UiError::new(StatusCode::NOT_FOUND, "not_found", format!("{what}不存在或无权查看"))
     }

@@ -717,7 +717,9 @@ pub fn monitor_body(d: &Dashboard, ctx: &MonitorCtx) -> Markup {
 /// The query string of a hospital view (without `?`), optionally on another page.
 fn hospital_query(h: &HospitalView, page: u32) -> String {
     let q = &h.query;
-    let mut s = format!("from={}&to={}", q.range.from, q.range.to);
+    // the hospital travels with the query so the Excel exports of a bureau user's hospital view
+    // (/export/<table>.xlsx) address the same hospital as the page
+    let mut s = format!("hospital={}&from={}&to={}", enc(&h.hospital_code), q.range.from, q.range.to);
     if let Some(d) = &q.department {
         s.push_str(&format!("&dept={}", enc(d)));
     }
@@ -1332,7 +1334,7 @@ mod tests {
             "{html}"
         );
         assert!(html.contains(
-            r#"href="/export/hospital-cases.xlsx?from=2024-01&amp;to=2024-02&amp;dept=%3Cscript"#
+            r#"href="/export/hospital-cases.xlsx?hospital=H1&amp;from=2024-01&amp;to=2024-02&amp;dept=%3Cscript"#
         ));
         assert!(html.contains("&amp;page=1\"") && html.contains("&amp;page=3\""));
         let (h1, rows) = hospital_table(&h, "hospital-cases").unwrap();

@@ -77,7 +77,7 @@ async fn load_dashboard(wb: &Arc<Wb>, a: &Auth, p: &MonitorParams) -> Result<Das
 
 async fn load_hospital(wb: &Arc<Wb>, a: &Auth, code: &str, p: &MonitorParams) -> Result<HospitalView, UiError> {
     if !a.user.scope().allows(code) {
-        return Err(UiError::not_found(&format!("医院“{code}”")));
+        return Err(UiError::not_found("医院"));
     }
     let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
     let q = HospitalQuery::from_params(
@@ -95,7 +95,7 @@ async fn load_hospital(wb: &Arc<Wb>, a: &Auth, code: &str, p: &MonitorParams) ->
     let scope = scope_of(a);
     let v = lake.hospital_view(scope.as_deref(), &q).await.map_err(lake_err)?;
     if v.indicators.cases == 0 && wb.wb.engine.hospital(code).is_none() {
-        return Err(UiError::not_found(&format!("医院“{code}”")));
+        return Err(UiError::not_found("医院"));
     }
     Ok(v)
 }

@@ -314,7 +314,7 @@ pub async fn load_case(wb: &Arc<Wb>, a: &Auth, list_id: String) -> Result<CaseDe
     let scope = a.user.scope();
     let id2 = list_id.clone();
     let hist = wb.with_store(move |st| st.history(&scope, &id2).map_err(|e| e.to_string())).await?;
-    let cur = hist.iter().find(|v| v.is_current).or(hist.last()).ok_or_else(|| UiError::not_found(&format!("结算清单“{list_id}”")))?;
+    let cur = hist.iter().find(|v| v.is_current).or(hist.last()).ok_or_else(|| UiError::not_found("结算清单"))?;
     let l = cur.list.clone();
     let e = &wb.wb.engine;
     let (r, trace) = e.grouper.explain(&l.group_input());
@@ -532,7 +532,11 @@ pub fn start_run_job(wb: &Arc<Wb>, a: &Auth) -> Result<u64, UiError> {
             })
             .await
             .map_err(|e| e.to_string())??;
-            let rec = me.wb.run_compute(inputs, &user, now(), &report).await?;
+            // grouping, settlement and audit are CPU work: on a blocking thread, not a worker
+            let me4 = me.clone();
+            let report4 = me.jobs.reporter(id);
+            let out = tokio::task::spawn_blocking(move || me4.wb.compute(&inputs, &report4)).await.map_err(|e| e.to_string())?;
+            let rec = me.wb.write_run(out, &user, now(), &report).await?;
             let me3 = me.clone();
             let rec2 = rec.clone();
             tokio::task::spawn_blocking(move || {
@@ -672,7 +676,7 @@ pub async fn statement_xlsx(State(wb): State<Arc<Wb>>, a: Auth, Query(q): Query<
     let all = scoped_settlements(&wb, &a).map_err(UiError::page)?;
     let s = all.iter().find(|s| s.period == q.period).ok_or_else(|| UiError::not_found(&format!("期间“{}”的结算单", q.period)).page())?;
     if !q.hospital.is_empty() && !s.statements.iter().any(|x| x.hospital_code == q.hospital) {
-        return Err(UiError::not_found(&format!("医院“{}”的结算单", q.hospital)).page());
+        return Err(UiError::not_found("该医院的结算单").page());
     }
     let headers: Vec<String> = ["医院编号", "医院名称", "等级", "病例数", "总点数", "点值", "病组支付(元)", "按项目(元)", "除外(元)", "扣减(元)", "预留保证金(元)", "返还保证金(元)", "清算调整(元)", "应付(元)", "其他支付(元)", "统筹支付(元)", "实际费用(元)", "已预拨(元)", "应补拨(元)", "说明"]
         .iter()

@@ -1,0 +1,299 @@
+//! `casemix workbench`: the workbench's steps on a data directory from the command line — the
+//! same steps the web UI runs (`casemix serve --data DIR`), on the same store.
+//!
+//! `init` writes `workbench.toml`; `user` creates accounts; `import` records a file as one
+//! upload (or, with `--split`, one upload per hospital and discharge month) and runs QC;
+//! `attach` puts claims/charges files in `inputs/` for the audit; `run` runs the yearly
+//! computation; `decide` records a review decision. The command line acts with bureau-admin
+//! rights under the actor name `--actor`.
+
+use casemix_io::ReadOptions;
+use casemix_model::SettlementList;
+use casemix_store::{sha256_hex, DecisionKind, NewUser, Role, UploadMeta, User};
+use casemix_workbench::{Workbench, WorkbenchConfig};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: WbCommand,
+}
+
+#[derive(clap::Args)]
+pub struct DataArg {
+    /// 工作台数据目录（含 workbench.toml）(workbench data directory)
+    #[arg(long)]
+    pub data: PathBuf,
+    /// 操作人，记入操作日志 (actor recorded in the audit log)
+    #[arg(long, default_value = "cli")]
+    pub actor: String,
+}
+
+#[derive(clap::Subcommand)]
+pub enum WbCommand {
+    /// 新建数据目录与配置 workbench.toml (create a data directory)
+    Init {
+        #[arg(long)]
+        data: PathBuf,
+        /// 统筹区编码 (region code)
+        #[arg(long)]
+        region: String,
+        /// 统筹区名称
+        #[arg(long, default_value = "")]
+        region_name: String,
+        /// 分组方案目录 (scheme directory)
+        #[arg(long)]
+        scheme: PathBuf,
+        /// 政策文件 (policy TOML)
+        #[arg(long)]
+        policy: PathBuf,
+        /// DRG 权重表 weights.csv（DRG 点数法政策）
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        /// DIP 病种目录库目录（casemix calibrate dip 的输出，DIP 分值政策）
+        #[arg(long)]
+        catalogue: Option<PathBuf>,
+        /// 医院名录 hospitals.csv
+        #[arg(long)]
+        hospitals: Option<PathBuf>,
+        /// 审核参数 JSON
+        #[arg(long)]
+        audit: Option<PathBuf>,
+        /// 工作流状态存 PostgreSQL（postgres://…）而非内嵌 SQLite
+        #[arg(long)]
+        postgres: Option<String>,
+    },
+    /// 新建用户 (create a user)
+    User {
+        #[command(flatten)]
+        d: DataArg,
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        password: String,
+        /// bureau_admin | bureau_analyst | bureau_auditor | hospital_user
+        #[arg(long)]
+        role: String,
+        /// 医院用户所属医院编号
+        #[arg(long)]
+        hospital: Option<String>,
+        /// 显示名
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// 导入结算清单并质控 (import settlement lists as an upload, with QC)
+    Import {
+        #[command(flatten)]
+        d: DataArg,
+        /// 医院编号（不用 --split 时必填）
+        #[arg(long)]
+        hospital: Option<String>,
+        /// 结算期间 YYYY-MM（不用 --split 时必填）
+        #[arg(long)]
+        period: Option<String>,
+        /// 按医院与出院月份拆分为多次上传 (one upload per hospital and discharge month)
+        #[arg(long)]
+        split: bool,
+        /// 只导入该年度出院的清单（与 --split 一起用）
+        #[arg(long)]
+        year: Option<i32>,
+        /// 结算清单文件 (CSV / JSONL / XLSX)
+        file: PathBuf,
+    },
+    /// 放入门诊/药店结算与费用明细，供智能审核使用 (claims and charges for the audit)
+    Attach {
+        #[command(flatten)]
+        d: DataArg,
+        #[arg(long)]
+        claims: Option<PathBuf>,
+        #[arg(long)]
+        charges: Option<PathBuf>,
+    },
+    /// 年度计算：分组、月度结算、审核、年终清算 (the yearly run)
+    Run {
+        #[command(flatten)]
+        d: DataArg,
+    },
+    /// 复核审核标记 (confirm or dismiss a flag)
+    Decide {
+        #[command(flatten)]
+        d: DataArg,
+        #[arg(long)]
+        flag: String,
+        /// confirm | dismiss
+        #[arg(long)]
+        decision: String,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+fn now() -> DateTime<Utc> {
+    std::time::SystemTime::now().into()
+}
+
+fn admin(actor: &str) -> User {
+    User { id: 0, login: actor.to_string(), display_name: actor.to_string(), role: Role::BureauAdmin, hospital_code: None }
+}
+
+/// Progress on stderr: one line per stage, overwritten in place.
+fn progress() -> impl Fn(&str, u64, u64) + Sync {
+    let last = std::sync::Mutex::new(String::new());
+    move |stage: &str, done: u64, total: u64| {
+        let mut l = last.lock().expect("progress");
+        if *l != stage {
+            if !l.is_empty() {
+                eprintln!();
+            }
+            *l = stage.to_string();
+        }
+        eprint!("\r  {stage} {done}/{total}   ");
+        let _ = std::io::stderr().flush();
+    }
+}
+
+fn abs(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+pub fn run(a: Args) -> Result<(), String> {
+    match a.command {
+        WbCommand::Init { data, region, region_name, scheme, policy, weights, catalogue, hospitals, audit, postgres } => {
+            std::fs::create_dir_all(&data).map_err(|e| format!("无法创建数据目录 {}：{e}", data.display()))?;
+            let c = WorkbenchConfig {
+                region,
+                region_name,
+                scheme: abs(&scheme),
+                policy: abs(&policy),
+                weights: weights.as_deref().map(abs),
+                catalogue: catalogue.as_deref().map(abs),
+                hospitals: hospitals.as_deref().map(abs),
+                audit: audit.as_deref().map(abs),
+                postgres,
+            };
+            c.save(&data)?;
+            let wb = Workbench::open(&data)?;
+            wb.open_store()?;
+            println!("工作台数据目录 {} 已就绪（统筹区 {}，政策年度 {}）", data.display(), wb.config.region, wb.engine.year());
+            Ok(())
+        }
+        WbCommand::User { d, login, password, role, hospital, name } => {
+            let wb = Workbench::open(&d.data)?;
+            let mut st = wb.open_store()?;
+            let role = Role::parse(&role).ok_or_else(|| format!("角色“{role}”无效（bureau_admin / bureau_analyst / bureau_auditor / hospital_user）"))?;
+            let name = name.unwrap_or_else(|| login.clone());
+            let u = st
+                .create_user(&d.actor, &NewUser { login: &login, display_name: &name, role, hospital_code: hospital.as_deref(), password: &password }, now())
+                .map_err(|e| e.to_string())?;
+            println!("用户 {}（{}{}）已创建", u.login, u.role.label_zh(), u.hospital_code.map(|h| format!("，{h}")).unwrap_or_default());
+            Ok(())
+        }
+        WbCommand::Import { d, hospital, period, split, year, file } => import(&d, hospital, period, split, year, &file),
+        WbCommand::Attach { d, claims, charges } => {
+            let wb = Workbench::open(&d.data)?;
+            let dir = wb.dir.join("inputs");
+            std::fs::create_dir_all(&dir).map_err(|e| format!("无法创建 {}：{e}", dir.display()))?;
+            let mut st = wb.open_store()?;
+            for (kind, p) in [("claims", claims), ("charges", charges)] {
+                let Some(p) = p else { continue };
+                let dest = dir.join(format!("{kind}-{}.csv", sha256_hex(&std::fs::read(&p).map_err(|e| format!("无法读取 {}：{e}", p.display()))?).get(..12).unwrap_or("x")));
+                std::fs::copy(&p, &dest).map_err(|e| format!("无法复制 {} → {}：{e}", p.display(), dest.display()))?;
+                st.record_event(&admin(&d.actor), "attach_inputs", &format!("inputs:{kind}"), None, serde_json::json!({"file": p.display().to_string()}), now()).map_err(|e| e.to_string())?;
+                println!("已放入 {}", dest.display());
+            }
+            Ok(())
+        }
+        WbCommand::Run { d } => {
+            let wb = Workbench::open(&d.data)?;
+            let mut st = wb.open_store()?;
+            let p = progress();
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
+            let t = std::time::Instant::now();
+            let r = rt.block_on(wb.run_year(&mut st, &admin(&d.actor), now(), &p))?;
+            eprintln!();
+            let c = &r.clearing;
+            println!(
+                "{} 年度计算完成（{:.1} 秒）：清单 {} 份，结算病例 {} 例，未参与结算 {} 份，审核标记 {} 条；年终清算各院应付 {} 元，预算{}",
+                r.year,
+                t.elapsed().as_secs_f64(),
+                r.summary.lists,
+                r.summary.cases,
+                r.summary.skipped.len(),
+                r.summary.flags,
+                casemix_model::Fen(c.net_payments),
+                if c.balances { "平衡到分" } else { "不平衡！" }
+            );
+            Ok(())
+        }
+        WbCommand::Decide { d, flag, decision, reason } => {
+            let wb = Workbench::open(&d.data)?;
+            let mut st = wb.open_store()?;
+            let kind = match decision.as_str() {
+                "confirm" | "确认" => DecisionKind::Confirm,
+                "dismiss" | "排除" => DecisionKind::Dismiss,
+                other => return Err(format!("复核结论“{other}”无效（confirm 或 dismiss）")),
+            };
+            let id = wb.decide(&mut st, &admin(&d.actor), &flag, kind, &reason, now())?;
+            println!("复核结论 #{id} 已记录：{flag} → {decision}");
+            Ok(())
+        }
+    }
+}
+
+fn import(d: &DataArg, hospital: Option<String>, period: Option<String>, split: bool, year: Option<i32>, file: &Path) -> Result<(), String> {
+    let wb = Workbench::open(&d.data)?;
+    let mut st = wb.open_store()?;
+    let actor = admin(&d.actor);
+    let p = progress();
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let bytes = std::fs::read(file).map_err(|e| format!("无法读取 {}：{e}", file.display()))?;
+    if !split {
+        let (Some(h), Some(per)) = (hospital, period) else { return Err("不用 --split 时须给出 --hospital 与 --period".into()) };
+        let o = wb.import(&mut st, &h, &per, &name, &bytes, &actor, now(), &p)?;
+        eprintln!();
+        println!(
+            "上传 #{}：{} 份清单，新增 {}，更新 {}，未变 {}，拒收 {}；质控：{} 份清单有错误，{} 条错误，{} 条警告",
+            o.summary.upload_id, o.summary.records, o.summary.new, o.summary.changed, o.summary.unchanged, o.summary.rejected, o.qc.lists_with_errors, o.qc.errors(), o.qc.warnings()
+        );
+        return Ok(());
+    }
+    let (lists, rejected) = casemix_io::read_settlements_from_bytes(&bytes, Some(casemix_workbench::format_of(&name)), &ReadOptions::default())
+        .map_err(|e| format!("无法读取 {}：{e}", file.display()))?;
+    use chrono::Datelike;
+    let mut parts: BTreeMap<(String, String), Vec<SettlementList>> = BTreeMap::new();
+    let mut outside = 0usize;
+    for l in lists {
+        let Some(dt) = l.discharge_time else {
+            parts.entry((l.hospital_code.clone().unwrap_or_default(), String::new())).or_default().push(l);
+            continue;
+        };
+        if year.is_some_and(|y| y != dt.year()) {
+            outside += 1;
+            continue;
+        }
+        parts.entry((l.hospital_code.clone().unwrap_or_default(), format!("{}-{:02}", dt.year(), dt.month()))).or_default().push(l);
+    }
+    if !rejected.is_empty() {
+        println!("读取时拒收 {} 行（记入第一次上传的拒收清单）", rejected.len());
+    }
+    let (mut n_up, mut n_lists, mut n_err) = (0, 0, 0);
+    let mut first = true;
+    for ((h, per), ls) in parts {
+        if h.is_empty() || per.is_empty() {
+            println!("{} 份清单缺少医院编号或出院时间，无法拆分，未导入：请修正后单独导入", ls.len());
+            continue;
+        }
+        let meta = UploadMeta { hospital_code: h.clone(), period: per.clone(), file_name: format!("{name}#{h}-{per}"), file_hash: None };
+        let rej = if first { rejected.clone() } else { Vec::new() };
+        first = false;
+        let o = wb.import_lists(&mut st, &meta, ls, &rej, &actor, now(), &|_, _, _| {})?;
+        n_up += 1;
+        n_lists += o.summary.records;
+        n_err += o.qc.lists_with_errors;
+    }
+    println!("导入完成：{n_up} 次上传（按医院 × 月份），{n_lists} 份清单，质控有错误的清单 {n_err} 份{}", if outside > 0 { format!("；{outside} 份不在 {} 年度，未导入", year.unwrap_or(0)) } else { String::new() });
+    Ok(())
+}
