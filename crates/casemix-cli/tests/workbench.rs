@@ -78,9 +78,19 @@ fn fixture() -> &'static Fixture {
 /// `pw-123456`), the 2025 lists but A's December imported per hospital and month, claims and
 /// charges attached, and (when `run`) the yearly run done.
 fn make_data(root: &Path, d: &Path, a: &str, b: &str, run: bool) {
+    make_data_on(root, d, a, b, run, None)
+}
+
+/// As `make_data`, with the workflow state on PostgreSQL when `postgres` is given.
+fn make_data_on(root: &Path, d: &Path, a: &str, b: &str, run: bool, postgres: Option<&str>) {
     let schemes = shared().join("schemes");
     let r = root.join("region");
-    run_ok(bin().args(["workbench", "init", "--region", "test", "--region-name", "测试统筹区", "--data"]).arg(d).arg("--scheme").arg(schemes.join("chs_drg_11")).arg("--policy").arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/ankang-drg-points-2025.toml")).arg("--weights").arg(root.join("cal/weights.csv")).arg("--hospitals").arg(r.join("hospitals.csv")));
+    let mut init = bin();
+    init.args(["workbench", "init", "--region", "test", "--region-name", "测试统筹区", "--data"]).arg(d).arg("--scheme").arg(schemes.join("chs_drg_11")).arg("--policy").arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/ankang-drg-points-2025.toml")).arg("--weights").arg(root.join("cal/weights.csv")).arg("--hospitals").arg(r.join("hospitals.csv"));
+    if let Some(u) = postgres {
+        init.args(["--postgres", u]);
+    }
+    run_ok(&mut init);
     for (login, role, h) in [("admin", "bureau_admin", None), ("analyst", "bureau_analyst", None), ("auditor", "bureau_auditor", None), ("ha", "hospital_user", Some(a)), ("hb", "hospital_user", Some(b))] {
         let mut c = bin();
         c.args(["workbench", "user", "--data"]).arg(d).args(["--login", login, "--password", "pw-123456", "--role", role]);
@@ -331,6 +341,45 @@ fn api_endpoints_roles_and_bad_input() {
     let r = get(addr, "/api/v1/monitor?from=2025-99", &ha_c);
     assert_eq!(r.status, 400);
 
+    // B's December again, as GBK-encoded CSV and as XLSX, uploaded by the admin: both read as
+    // the very same lists (every one an unchanged version), so neither the GBK decoding nor
+    // the Excel reader alters a field
+    let main = std::fs::read_to_string(f.root.join("main.csv")).unwrap();
+    let mut ls = main.lines();
+    let header = ls.next().unwrap();
+    let cols: Vec<&str> = header.split(',').collect();
+    let (hc, dc) = (cols.iter().position(|c| *c == "hospital_code").unwrap(), cols.iter().position(|c| *c == "discharge_time").unwrap());
+    let b_dec: Vec<&str> = ls.filter(|l| {
+        let v: Vec<&str> = l.split(',').collect();
+        v[hc] == f.b && v[dc].starts_with("2025-12")
+    })
+    .collect();
+    assert!(!b_dec.is_empty());
+    let csv = format!("{header}\n{}\n", b_dec.join("\n"));
+    assert!(!csv.is_ascii(), "the lists carry Chinese text, so the encoding matters");
+    let (gbk, _, unmappable) = encoding_rs::GBK.encode(&csv);
+    assert!(!unmappable);
+    let sheet = casemix_io::XlsxSheet {
+        name: "结算清单".into(),
+        headers: cols.iter().map(|c| c.to_string()).collect(),
+        rows: b_dec.iter().map(|l| l.split(',').map(|v| casemix_io::XlsxCell::Text(v.to_string())).collect()).collect(),
+    };
+    let xlsx = casemix_io::xlsx_bytes(&[sheet]).unwrap();
+    for (name, bytes) in [("b-dec-gbk.csv", gbk.into_owned()), ("b-dec.xlsx", xlsx)] {
+        let r = request(addr, "POST", &format!("/api/v1/uploads?hospital={}&period=2025-12&file_name={name}", f.b), Some(&admin), &[("X-CSRF-Token", &admin_csrf)], &bytes);
+        assert_eq!(r.status, 202, "{name}: {}", r.body);
+        let j = wait_job(addr, &admin, json(&r)["job_id"].as_u64().unwrap());
+        assert_eq!(j["state"], "done", "{name}: {j}");
+        let id: i64 = j["url"].as_str().unwrap().trim_start_matches("/uploads/").parse().unwrap();
+        let u = &json(&get(addr, &format!("/api/v1/uploads/{id}"), &admin))["upload"];
+        let n = b_dec.len() as i64;
+        assert_eq!(
+            (u["record_count"].as_i64().unwrap(), u["rejected_count"].as_i64().unwrap(), u["unchanged_count"].as_i64().unwrap()),
+            (n, 0, n),
+            "{name}: {u}"
+        );
+    }
+
     // review: the analyst may not decide; the auditor confirms one flag with a reason
     let fid = flags[0]["flag"]["flag_id"].as_str().unwrap().to_string();
     let (an, an_csrf) = login(addr, "analyst");
@@ -339,6 +388,13 @@ fn api_endpoints_roles_and_bad_input() {
     let (au, au_csrf) = login(addr, "auditor");
     let r = request(addr, "POST", &format!("/api/v1/flags/{fid}/decision"), Some(&au), &[("X-CSRF-Token", &au_csrf), ("Content-Type", "application/json")], br#"{"decision":"confirm","reason":""}"#);
     assert_eq!(r.status, 400, "an empty reason is refused");
+    for (body, code, want) in [(&br#"{"decision":"confirm","#[..], 400, "malformed_json"), (&br#"{"decision":5,"reason":[]}"#[..], 422, "invalid_field")] {
+        let r = request(addr, "POST", &format!("/api/v1/flags/{fid}/decision"), Some(&au), &[("X-CSRF-Token", &au_csrf), ("Content-Type", "application/json")], body);
+        assert_eq!((r.status, json(&r)["code"].as_str().unwrap()), (code, want), "{}", r.body);
+        assert!(!json(&r)["message"].as_str().unwrap().is_empty());
+    }
+    let r = request(addr, "POST", "/api/v1/flags/no-such-flag/decision", Some(&au), &[("X-CSRF-Token", &au_csrf), ("Content-Type", "application/json")], "{\"decision\":\"confirm\",\"reason\":\"r\"}".as_bytes());
+    assert!(r.status == 404 || r.status == 400, "{} {}", r.status, r.body);
     let r = request(addr, "POST", &format!("/api/v1/flags/{fid}/decision"), Some(&au), &[("X-CSRF-Token", &au_csrf), ("Content-Type", "application/json")], br#"{"decision":"maybe","reason":"r"}"#);
     assert_eq!(r.status, 400);
     let r = request(addr, "POST", &format!("/api/v1/flags/{fid}/decision"), Some(&au), &[("X-CSRF-Token", &au_csrf), ("Content-Type", "application/json")], "{\"decision\":\"confirm\",\"reason\":\"病历核实：无相应治疗记录\"}".as_bytes());
@@ -473,4 +529,70 @@ fn dip_policy_region_runs_and_balances() {
     // the adjustment fund is 8 % of the budget (lhasa-dip-2025.toml adjustment_fund_share = 0.08)
     let budget = c["budget"].as_i64().unwrap();
     assert!((c["adjustment_fund"].as_i64().unwrap() - budget * 8 / 100).abs() <= 1, "{c}");
+    // served: a case's payment group is its DIP 病种 (hospital view and case detail agree)
+    run_ok(bin().args(["workbench", "user", "--data"]).arg(&d).args(["--login", "admin", "--password", "pw-123456", "--role", "bureau_admin"]));
+    let srv = start(&d, &[]);
+    let (admin, _) = login(&srv.addr, "admin");
+    let hv = json(&get(&srv.addr, &format!("/api/v1/hospitals/{}", f.a), &admin));
+    let row = hv["cases"]["rows"].as_array().unwrap().iter().find(|r| r["drg"].as_str().is_some_and(|x| !x.is_empty())).expect("a grouped case").clone();
+    let case = json(&get(&srv.addr, &format!("/api/v1/cases/{}", row["list_id"].as_str().unwrap()), &admin));
+    assert_eq!(case["dip"]["code"], row["drg"], "{case}");
+    assert!(!case["dip"]["trace"].as_array().unwrap().is_empty());
+    let page = get(&srv.addr, &format!("/cases/{}", row["list_id"].as_str().unwrap()), &admin);
+    assert!(page.body.contains(r#"id="case-dip""#));
+}
+
+/// The database URL of a fresh schema in the throw-away PostgreSQL server of
+/// scripts/pg-test-server.sh (`CASEMIX_TEST_PG_URL`); None = skip (unset, not CI).
+fn pg_schema_url(name: &str) -> Option<String> {
+    let Some(base) = std::env::var("CASEMIX_TEST_PG_URL").ok().filter(|u| !u.is_empty()) else {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("CI=true 但未设置 CASEMIX_TEST_PG_URL：PostgreSQL 测试不能跳过（scripts/pg-test-server.sh）");
+        }
+        eprintln!("跳过：未设置 CASEMIX_TEST_PG_URL");
+        return None;
+    };
+    let schema = format!("wb{}_{name}", std::process::id());
+    let mut admin = postgres::Client::connect(&base, postgres::NoTls).expect("连接 CASEMIX_TEST_PG_URL");
+    admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")).unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Some(format!("{base}{sep}options=-c%20search_path%3D{schema}"))
+}
+
+/// The workbench with its workflow state on PostgreSQL (`workbench init --postgres URL`): the
+/// CLI steps, the served UI/API, an upload through the API, and a restart that keeps it.
+#[test]
+fn workbench_on_postgres() {
+    let Some(url) = pg_schema_url("api") else { return };
+    let f = fixture();
+    let d = f.root.join("data-pg");
+    let _ = std::fs::remove_dir_all(&d);
+    make_data_on(&f.root, &d, &f.a, &f.b, true, Some(&url));
+    assert!(!d.join("store.sqlite").exists(), "the workflow state went to PostgreSQL, not SQLite");
+    let srv = start(&d, &[]);
+    let (ha, ha_csrf) = login(&srv.addr, "ha");
+    let ups = json(&get(&srv.addr, "/api/v1/uploads", &ha));
+    let ups = ups["uploads"].as_array().unwrap();
+    assert!(!ups.is_empty() && ups.iter().all(|u| u["hospital_code"] == f.a.as_str()), "hospital A sees only its uploads");
+    let held = std::fs::read(f.root.join("held_back.csv")).unwrap();
+    let n_held = held.iter().filter(|b| **b == b'\n').count() as i64 - 1;
+    let r = request(&srv.addr, "POST", "/api/v1/uploads?period=2025-12&file_name=dec.csv", Some(&ha), &[("X-CSRF-Token", &ha_csrf)], &held);
+    assert_eq!(r.status, 202, "{}", r.body);
+    let j = wait_job(&srv.addr, &ha, json(&r)["job_id"].as_u64().unwrap());
+    assert_eq!(j["state"], "done", "{j}");
+    let up_id: i64 = j["url"].as_str().unwrap().trim_start_matches("/uploads/").parse().unwrap();
+    // the same file again: idempotent (a new upload whose lists are all unchanged)
+    let r = request(&srv.addr, "POST", "/api/v1/uploads?period=2025-12&file_name=dec.csv", Some(&ha), &[("X-CSRF-Token", &ha_csrf)], &held);
+    let j2 = wait_job(&srv.addr, &ha, json(&r)["job_id"].as_u64().unwrap());
+    let up2: i64 = j2["url"].as_str().unwrap().trim_start_matches("/uploads/").parse().unwrap();
+    drop(srv);
+    // restarted: both uploads are there, the second changed nothing
+    let srv = start(&d, &[]);
+    let (admin, _) = login(&srv.addr, "admin");
+    let u1 = json(&get(&srv.addr, &format!("/api/v1/uploads/{up_id}"), &admin));
+    assert_eq!(u1["upload"]["new_count"].as_i64().unwrap(), n_held);
+    let u2 = json(&get(&srv.addr, &format!("/api/v1/uploads/{up2}"), &admin));
+    assert_eq!((u2["upload"]["new_count"].as_i64().unwrap(), u2["upload"]["unchanged_count"].as_i64().unwrap()), (0, n_held), "{u2}");
+    let log = json(&get(&srv.addr, "/api/v1/audit-log", &admin));
+    assert!(log["entries"].as_array().unwrap().iter().any(|e| e["actor"] == "ha" && e["action"] == "upload"));
 }

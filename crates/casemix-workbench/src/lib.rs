@@ -199,14 +199,10 @@ impl Workbench {
         Ok(RunInputs { lists, claims, charges, decisions })
     }
 
-    /// The yearly run (policy year) over the current lists of every hospital: grouping, monthly
-    /// settlements, audit, clearing with the confirmed decisions. Writes the case data
-    /// (Parquet partitions, replacing the year's months) and the run record.
-    pub async fn run_compute(&self, inputs: RunInputs, actor: &User, now: DateTime<Utc>, progress: Progress<'_>) -> Result<RunRecord, String> {
-        let out = self.compute(&inputs, progress);
-        self.write_run(out, actor, now, progress).await
-    }
-
+    /// The yearly run (policy year) over the current lists of every hospital, in three steps
+    /// so that no step holds the store while it computes and no store call runs on an async
+    /// worker: `run_inputs` (store) → `compute` (CPU) → `write_run` (case data Parquet
+    /// partitions replacing the year's months, run record) → `run_logged` (store).
     /// The computing part of the yearly run: CPU-bound for seconds on a city year, so a server
     /// calls it on a blocking thread, never on an async worker.
     pub fn compute(&self, inputs: &RunInputs, progress: Progress<'_>) -> RunOutput {
@@ -245,14 +241,6 @@ impl Workbench {
                 now,
             )
             .map_err(|e| e.to_string())
-    }
-
-    /// The three steps in one (command line).
-    pub async fn run_year(&self, store: &mut Store, actor: &User, now: DateTime<Utc>, progress: Progress<'_>) -> Result<RunRecord, String> {
-        let inputs = self.run_inputs(store)?;
-        let rec = self.run_compute(inputs, actor, now, progress).await?;
-        self.run_logged(store, actor, &rec, now)?;
-        Ok(rec)
     }
 
     /// The last yearly run of the policy year.

@@ -212,7 +212,12 @@ pub fn run(a: Args) -> Result<(), String> {
             let p = progress();
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
             let t = std::time::Instant::now();
-            let r = rt.block_on(wb.run_year(&mut st, &admin(&d.actor), now(), &p))?;
+            // the store is used outside the runtime (the PostgreSQL client blocks on its own)
+            let actor = admin(&d.actor);
+            let inputs = wb.run_inputs(&st)?;
+            let out = wb.compute(&inputs, &p);
+            let r = rt.block_on(wb.write_run(out, &actor, now(), &p))?;
+            wb.run_logged(&mut st, &actor, &r, now())?;
             eprintln!();
             let c = &r.clearing;
             println!(

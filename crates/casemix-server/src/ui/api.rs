@@ -135,6 +135,7 @@ pub async fn case_detail(State(wb): State<Arc<Wb>>, a: Auth, id: Result<Path<Str
         "drg": d.drg,
         "drg_name": d.drg_name,
         "trace": d.trace,
+        "dip": d.dip,
         "pricing_steps": d.price_steps,
         "final_points": d.final_points,
         "point_value": d.point_value.map(|(p, v)| json!({"period": p, "yuan_per_point": v})),

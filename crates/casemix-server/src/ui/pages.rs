@@ -293,6 +293,16 @@ pub async fn upload_detail(State(wb): State<Arc<Wb>>, a: Auth, Path(id): Path<i6
 
 // ------------------------------------------------------------------ case detail
 
+/// The DIP 病种 of a case (DIP policies), as the case page and the API show it.
+#[derive(serde::Serialize)]
+pub struct DipDetail {
+    pub code: String,
+    pub name: String,
+    pub status: String,
+    pub aux_level: String,
+    pub trace: Vec<String>,
+}
+
 /// Everything the case page shows, computed on demand for one list in the user's scope.
 pub struct CaseDetail {
     pub list: casemix_model::SettlementList,
@@ -301,6 +311,8 @@ pub struct CaseDetail {
     pub drg: String,
     pub drg_name: String,
     pub trace: Vec<casemix_grouper::TraceLine>,
+    /// Under a DIP policy: the case's DIP 病种 (the payment group) and how it was assigned.
+    pub dip: Option<DipDetail>,
     pub price_steps: Vec<String>,
     pub final_points: String,
     pub point_value: Option<(String, String)>,
@@ -319,6 +331,7 @@ pub async fn load_case(wb: &Arc<Wb>, a: &Auth, list_id: String) -> Result<CaseDe
     let e = &wb.wb.engine;
     let (r, trace) = e.grouper.explain(&l.group_input());
     let groups = e.group_all(std::slice::from_ref(&l));
+    let dip = e.dip_assignment(&l).map(|d| DipDetail { status: d.status_zh().to_string(), code: d.dip_code, name: d.name, aux_level: d.aux_level, trace: d.trace });
     let run = wb.wb.run_record().map_err(UiError::internal)?;
     let mut price_steps = Vec::new();
     let (mut final_points, mut point_value, mut payment_fen) = (String::new(), None, None);
@@ -347,6 +360,7 @@ pub async fn load_case(wb: &Arc<Wb>, a: &Auth, list_id: String) -> Result<CaseDe
         drg: r.drg.to_string(),
         drg_name: r.drg_name.to_string(),
         trace: trace.lines,
+        dip,
         price_steps,
         final_points,
         point_value,
@@ -369,7 +383,12 @@ pub async fn case_detail(State(wb): State<Arc<Wb>>, a: Auth, Path(list_id): Path
             div.card { div.k { "预计支付（元）" } div.v #case-payment { (d.payment_fen.map(yuan).unwrap_or_else(|| "未结算".into())) } }
             @if let Some(p) = d.payment_fen { div.card { div.k { "盈亏（支付 − 费用）" } div class=(if p >= d.cost_fen { "v ok" } else { "v err" }) #case-profit { (yuan(p - d.cost_fen)) } } }
         }
-        h2 { "分组过程" }
+        @if let Some(dp) = &d.dip {
+            h2 { "DIP 病种（付费分组）" }
+            p #case-dip { strong { (if dp.code.is_empty() { "未入组".to_string() } else { dp.code.clone() }) } " " (dp.name) "（" (dp.status) @if !dp.aux_level.is_empty() { "，辅助目录 " (dp.aux_level) } "）" }
+            pre.trace #case-dip-trace { @for t in &dp.trace { (t) "\n" } }
+        }
+        h2 { @if d.dip.is_some() { "DRG 分组过程（供审核规则使用）" } @else { "分组过程" } }
         pre.trace #case-trace { @for t in &d.trace { (" ".repeat(t.depth * 2)) (t.text) "\n" } }
         h2 { "点数与支付计算" }
         ol #case-price-steps { @for s in &d.price_steps { li { (s) } }
