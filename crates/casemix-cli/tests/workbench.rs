@@ -586,8 +586,9 @@ fn workbench_on_postgres() {
     let j2 = wait_job(&srv.addr, &ha, json(&r)["job_id"].as_u64().unwrap());
     let up2: i64 = j2["url"].as_str().unwrap().trim_start_matches("/uploads/").parse().unwrap();
     drop(srv);
-    // restarted: both uploads are there, the second changed nothing
-    let srv = start(&d, &[]);
+    // restarted (the store named on the command line this time, `serve --postgres`): both
+    // uploads are there, the second changed nothing
+    let srv = start(&d, &["--postgres", &url]);
     let (admin, _) = login(&srv.addr, "admin");
     let u1 = json(&get(&srv.addr, &format!("/api/v1/uploads/{up_id}"), &admin));
     assert_eq!(u1["upload"]["new_count"].as_i64().unwrap(), n_held);

@@ -7,6 +7,7 @@
 pub mod charge;
 pub mod claim;
 pub mod codes;
+pub mod dept;
 pub mod money;
 pub mod settlement;
 

@@ -17,6 +17,9 @@ pub struct Args {
     /// 工作台数据目录（含 workbench.toml）：同时提供网页工作台与其接口 (serve the web workbench)
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// 工作流状态所在的 PostgreSQL（postgres://…），覆盖 workbench.toml 的 postgres（与 --data 一起用）
+    #[arg(long, requires = "data")]
+    pub postgres: Option<String>,
     /// 会话 Cookie 不带 Secure 标记（仅用于纯 HTTP 的测试环境）
     #[arg(long)]
     pub insecure_cookies: bool,
@@ -45,7 +48,13 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<(), String> {
     let wb = match &a.data {
-        Some(d) => Some(casemix_workbench::Workbench::open(d)?),
+        Some(d) => {
+            let mut w = casemix_workbench::Workbench::open(d)?;
+            if a.postgres.is_some() {
+                w.config.postgres.clone_from(&a.postgres);
+            }
+            Some(w)
+        }
         None => None,
     };
     let mut g = match (&wb, &a.scheme) {

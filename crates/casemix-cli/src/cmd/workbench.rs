@@ -30,6 +30,20 @@ pub struct DataArg {
     /// 操作人，记入操作日志 (actor recorded in the audit log)
     #[arg(long, default_value = "cli")]
     pub actor: String,
+    /// 工作流状态所在的 PostgreSQL（postgres://…），覆盖 workbench.toml 的 postgres
+    #[arg(long)]
+    pub postgres: Option<String>,
+}
+
+impl DataArg {
+    /// The data directory's workbench, with `--postgres` overriding its configured store.
+    fn open(&self) -> Result<Workbench, String> {
+        let mut wb = Workbench::open(&self.data)?;
+        if self.postgres.is_some() {
+            wb.config.postgres.clone_from(&self.postgres);
+        }
+        Ok(wb)
+    }
 }
 
 #[derive(clap::Subcommand)]
@@ -181,7 +195,7 @@ pub fn run(a: Args) -> Result<(), String> {
             Ok(())
         }
         WbCommand::User { d, login, password, role, hospital, name } => {
-            let wb = Workbench::open(&d.data)?;
+            let wb = d.open()?;
             let mut st = wb.open_store()?;
             let role = Role::parse(&role).ok_or_else(|| format!("角色“{role}”无效（bureau_admin / bureau_analyst / bureau_auditor / hospital_user）"))?;
             let name = name.unwrap_or_else(|| login.clone());
@@ -193,7 +207,7 @@ pub fn run(a: Args) -> Result<(), String> {
         }
         WbCommand::Import { d, hospital, period, split, year, file } => import(&d, hospital, period, split, year, &file),
         WbCommand::Attach { d, claims, charges } => {
-            let wb = Workbench::open(&d.data)?;
+            let wb = d.open()?;
             let dir = wb.dir.join("inputs");
             std::fs::create_dir_all(&dir).map_err(|e| format!("无法创建 {}：{e}", dir.display()))?;
             let mut st = wb.open_store()?;
@@ -207,7 +221,7 @@ pub fn run(a: Args) -> Result<(), String> {
             Ok(())
         }
         WbCommand::Run { d } => {
-            let wb = Workbench::open(&d.data)?;
+            let wb = d.open()?;
             let mut st = wb.open_store()?;
             let p = progress();
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
@@ -234,7 +248,7 @@ pub fn run(a: Args) -> Result<(), String> {
             Ok(())
         }
         WbCommand::Decide { d, flag, decision, reason } => {
-            let wb = Workbench::open(&d.data)?;
+            let wb = d.open()?;
             let mut st = wb.open_store()?;
             let kind = match decision.as_str() {
                 "confirm" | "确认" => DecisionKind::Confirm,
@@ -249,7 +263,7 @@ pub fn run(a: Args) -> Result<(), String> {
 }
 
 fn import(d: &DataArg, hospital: Option<String>, period: Option<String>, split: bool, year: Option<i32>, file: &Path) -> Result<(), String> {
-    let wb = Workbench::open(&d.data)?;
+    let wb = d.open()?;
     let mut st = wb.open_store()?;
     let actor = admin(&d.actor);
     let p = progress();

@@ -17,6 +17,7 @@
 //! `chart-departments`. KPI cards: `kpi-<name>` (see [`kpis`]). Forms: `form-monitor`,
 //! `form-hospital`; level switch `level-switch`; pager `pager`.
 
+use casemix_model::dept::dept_label_zh;
 use super::charts::{self, Point, Series, XY};
 use casemix_lake::ratio::{units_text, yuan};
 use casemix_lake::{Dashboard, HospitalView, Indicators, Level, Ratio, SortColumn, UnitRow};
@@ -829,7 +830,7 @@ pub fn hospital_table(h: &HospitalView, name: &str) -> Option<TextTable> {
                         if u.key.is_empty() {
                             "（未填）".to_string()
                         } else {
-                            u.key.clone()
+                            dept_label_zh(&u.key)
                         },
                         i.cases.to_string(),
                         i.grouping_rate().percent_text(2),
@@ -871,7 +872,7 @@ pub fn hospital_table(h: &HospitalView, name: &str) -> Option<TextTable> {
                     vec![
                         c.list_id.clone(),
                         c.discharge_date.clone(),
-                        c.department.clone(),
+                        dept_label_zh(&c.department),
                         status_zh(&c.group_status).to_string(),
                         c.drg.clone(),
                         c.drg_name.clone(),
@@ -935,7 +936,7 @@ pub fn hospital_body(h: &HospitalView, _ctx: &MonitorCtx) -> Markup {
         "chart-departments",
         "各科室医疗总费用与病组支付",
         "万元",
-        &deps.iter().map(|u| u.key.clone()).collect::<Vec<_>>(),
+        &deps.iter().map(|u| dept_label_zh(&u.key)).collect::<Vec<_>>(),
         &[
             Series {
                 name: "医疗总费用".into(),

@@ -409,6 +409,8 @@ pub async fn case_detail(State(wb): State<Arc<Wb>>, a: Auth, Path(list_id): Path
             tbody {
                 @for f in casemix_model::Field::ALL {
                     @let v = l.field_text(*f);
+                    // department codes with their 诊疗科目 name
+                    @let v = if matches!(f, casemix_model::Field::Dept | casemix_model::Field::AdmitDept) { casemix_model::dept::dept_label_zh(&v) } else { v };
                     @if !v.is_empty() { tr { th { (f.label_zh()) } td { (v) } } }
                 }
             }
