@@ -22,7 +22,9 @@ test('管理员上传医院 A 的一个月结算清单并看到质控报告', as
 
   // POST /uploads → /jobs/<id> (refreshes every second while running) → /uploads/<id> when done
   const seen = [];
-  page.on('framenavigated', (f) => { if (f === page.mainFrame()) seen.push(new URL(f.url()).pathname); });
+  // navigation requests, redirects included: a quick job answers /jobs/<id> with a redirect to
+  // its result before the page ever renders, so committed navigations alone may skip it
+  page.on('request', (r) => { if (r.isNavigationRequest() && r.frame() === page.mainFrame()) seen.push(new URL(r.url()).pathname); });
   await page.click('#upload-submit');
   await page.waitForURL(/\/(jobs|uploads)\/\d+$/, { timeout: 30_000 });
   if (/\/jobs\/\d+$/.test(new URL(page.url()).pathname)) {
