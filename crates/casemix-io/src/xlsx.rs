@@ -144,7 +144,7 @@ fn count_shared_strings(r: &mut impl Read, lim: &ReadLimits) -> Result<(), IoErr
                 "sst" => {
                     if let Ok(Some(a)) = e.try_get_attribute("uniqueCount") {
                         let declared = a.value.trim().parse::<u64>().ok();
-                        if declared.map_or(true, |d| d > lim.max_xlsx_shared_strings) {
+                        if !declared.is_some_and(|d| d <= lim.max_xlsx_shared_strings) {
                             let shown = a.value.chars().take(30).collect::<String>();
                             return Err(exceeded(name::XLSX_SST, lim.max_xlsx_shared_strings, format!("共享字符串表声明 uniqueCount=“{shown}”")));
                         }
