@@ -52,6 +52,11 @@ pub struct ReadLimits {
     pub max_xlsx_text_bytes: u64,
     /// Entries (parts) of the `.xlsx` zip. Default 10,000 (a workbook has a few dozen).
     pub max_xlsx_parts: u64,
+    /// XML elements of each part other than worksheets and shared strings (styles, workbook,
+    /// relationships, theme), which calamine parses whole when it opens the workbook — each
+    /// cell format (`<xf>`) becomes a style with its own copy of font, fill and border. Default
+    /// 200,000: Excel allows at most 64,000 cell formats.
+    pub max_xlsx_elements: u64,
 }
 
 impl Default for ReadLimits {
@@ -68,6 +73,7 @@ impl Default for ReadLimits {
             max_xlsx_cells: 20_000_000,
             max_xlsx_text_bytes: 512 * MIB,
             max_xlsx_parts: 10_000,
+            max_xlsx_elements: 200_000,
         }
     }
 }
@@ -85,6 +91,7 @@ pub(crate) mod name {
     pub const XLSX_CELLS: (&str, &str) = ("max_xlsx_cells", "Excel 非空单元格数");
     pub const XLSX_TEXT: (&str, &str) = ("max_xlsx_text_bytes", "Excel 单元格文本总字节数");
     pub const XLSX_PARTS: (&str, &str) = ("max_xlsx_parts", "Excel 压缩包条目数");
+    pub const XLSX_ELEMENTS: (&str, &str) = ("max_xlsx_elements", "Excel 部件 XML 元素数");
 }
 
 /// Builds the file-level error of a limit.

@@ -98,14 +98,20 @@ fn check_parts(bytes: &[u8], lim: &ReadLimits) -> Result<(), IoError> {
         let mut part = zip.by_index(i).map_err(xlsx_err)?;
         let part_name = part.name().map(|n| n.into_owned()).unwrap_or_default();
         let left = lim.max_xlsx_decompressed_bytes.saturating_sub(total);
-        let n = if part_name.to_ascii_lowercase().ends_with("sharedstrings.xml") {
+        let lower = part_name.to_ascii_lowercase();
+        let n = if lower.ends_with("sharedstrings.xml") {
             let cap = left.min(lim.max_xlsx_shared_strings_bytes);
             let mut counted = CountingReader { inner: (&mut part).take(cap.saturating_add(1)), n: 0 };
-            count_shared_strings(&mut counted, lim)?;
+            count_xml(&mut counted, lim, XmlCount::SharedStrings, &part_name)?;
             io::copy(&mut counted, &mut io::sink()).map_err(xlsx_err)?;
             if counted.n > lim.max_xlsx_shared_strings_bytes {
                 return Err(exceeded(name::XLSX_SST_BYTES, lim.max_xlsx_shared_strings_bytes, format!("部件 {part_name}")));
             }
+            counted.n
+        } else if !lower.contains("worksheets/") && (lower.ends_with(".xml") || lower.ends_with(".rels")) {
+            let mut counted = CountingReader { inner: (&mut part).take(left.saturating_add(1)), n: 0 };
+            count_xml(&mut counted, lim, XmlCount::Elements, &part_name)?;
+            io::copy(&mut counted, &mut io::sink()).map_err(xlsx_err)?;
             counted.n
         } else {
             io::copy(&mut (&mut part).take(left.saturating_add(1)), &mut io::sink()).map_err(xlsx_err)?
@@ -131,37 +137,54 @@ impl<R: Read> Read for CountingReader<R> {
     }
 }
 
-/// Counts `<si>` entries and checks the declared `uniqueCount` of the shared-strings XML.
-fn count_shared_strings(r: &mut impl Read, lim: &ReadLimits) -> Result<(), IoError> {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum XmlCount {
+    /// `<si>` entries and the declared `uniqueCount` of the shared-strings table.
+    SharedStrings,
+    /// Every element (styles, workbook, relationships, theme).
+    Elements,
+}
+
+/// Streams one XML part and counts what calamine would allocate for when it opens the workbook.
+fn count_xml(r: &mut impl Read, lim: &ReadLimits, what: XmlCount, part: &str) -> Result<(), IoError> {
     use quick_xml::events::Event;
     let mut xml = quick_xml::Reader::from_reader(BufReader::new(r));
     let mut buf = Vec::new();
-    let mut entries: u64 = 0;
+    let mut n: u64 = 0;
     loop {
         buf.clear();
-        match xml.read_event_into(&mut buf) {
-            Ok(Event::Start(e)) | Ok(Event::Empty(e)) => match e.local_name().as_ref() {
-                "sst" => {
-                    if let Ok(Some(a)) = e.try_get_attribute("uniqueCount") {
-                        let declared = a.value.trim().parse::<u64>().ok();
-                        if !declared.is_some_and(|d| d <= lim.max_xlsx_shared_strings) {
-                            let shown = a.value.chars().take(30).collect::<String>();
-                            return Err(exceeded(name::XLSX_SST, lim.max_xlsx_shared_strings, format!("共享字符串表声明 uniqueCount=“{shown}”")));
-                        }
-                    }
-                }
-                "si" => {
-                    entries += 1;
-                    if entries > lim.max_xlsx_shared_strings {
-                        return Err(exceeded(name::XLSX_SST, lim.max_xlsx_shared_strings, "共享字符串表条目过多"));
-                    }
-                }
-                _ => {}
-            },
+        let e = match xml.read_event_into(&mut buf) {
+            Ok(Event::Start(e)) | Ok(Event::Empty(e)) => e,
             Ok(Event::Eof) => return Ok(()),
-            // past the byte cap (`take`) the XML ends early: the caller reports the byte limit
+            // past the byte cap (`take`) the XML ends early: the caller reports the byte limit;
+            // XML calamine cannot parse is its error to report
             Err(_) => return Ok(()),
-            Ok(_) => {}
+            Ok(_) => continue,
+        };
+        if what == XmlCount::Elements {
+            n += 1;
+            if n > lim.max_xlsx_elements {
+                return Err(exceeded(name::XLSX_ELEMENTS, lim.max_xlsx_elements, format!("部件 {part}")));
+            }
+            continue;
+        }
+        match e.local_name().as_ref() {
+            "sst" => {
+                if let Ok(Some(a)) = e.try_get_attribute("uniqueCount") {
+                    let declared = a.value.trim().parse::<u64>().ok();
+                    if !matches!(declared, Some(d) if d <= lim.max_xlsx_shared_strings) {
+                        let shown = a.value.chars().take(30).collect::<String>();
+                        return Err(exceeded(name::XLSX_SST, lim.max_xlsx_shared_strings, format!("共享字符串表声明 uniqueCount=“{shown}”")));
+                    }
+                }
+            }
+            "si" => {
+                n += 1;
+                if n > lim.max_xlsx_shared_strings {
+                    return Err(exceeded(name::XLSX_SST, lim.max_xlsx_shared_strings, "共享字符串表条目过多"));
+                }
+            }
+            _ => {}
         }
     }
 }

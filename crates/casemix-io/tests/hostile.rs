@@ -125,6 +125,27 @@ fn xlsx_shared_strings_declared_count_is_checked_before_calamine_reserves_it() {
 }
 
 #[test]
+fn xlsx_style_table_is_counted_before_calamine_copies_it_per_format() {
+    // each <xf> becomes a style holding its own copy of font, fill and border
+    let sheet = sheet_xml(r#"<row r="1"><c r="A1" t="inlineStr"><is><t>list_id</t></is></c></row>"#);
+    let xfs = "<xf/>".repeat(300_000);
+    let styles = format!(r#"<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><cellXfs>{xfs}</cellXfs></styleSheet>"#);
+    let mut z = zip::ZipArchive::new(Cursor::new(hand_xlsx(&sheet, None))).unwrap();
+    // the same workbook plus xl/styles.xml
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for i in 0..z.len() {
+        w.raw_copy_file(z.by_index(i).unwrap()).unwrap();
+    }
+    let o = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    w.start_file("xl/styles.xml", o).unwrap();
+    w.write_all(styles.as_bytes()).unwrap();
+    let bytes = w.finish().unwrap().into_inner();
+    // styleSheet + cellXfs + 300,000 xf: the 200,001st element trips the limit
+    let e = err(&bytes, Some(Format::Xlsx), &ReadOptions::default());
+    assert_eq!(e.to_string(), "文件超出读取上限 max_xlsx_elements（Excel 部件 XML 元素数）= 200000：部件 xl/styles.xml");
+}
+
+#[test]
 fn xlsx_cells_rows_and_text_are_limited() {
     let cell = |r: u32, c: &str, t: &str| format!(r#"<c r="{c}{r}" t="inlineStr"><is><t>{t}</t></is></c>"#);
     let mut rows = format!(r#"<row r="1">{}{}</row>"#, cell(1, "A", "list_id"), cell(1, "B", "dept"));
