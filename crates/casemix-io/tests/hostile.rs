@@ -379,3 +379,40 @@ fn domains_apply_to_json_lines_xlsx_claims_and_charges_and_are_configurable() {
     assert_eq!(lists.len(), 1);
     assert_eq!(messages(&rej), ["第 2 行 list_id=L1：实际住院天数(los_days)取值“61”超出允许范围 1–60 天"]);
 }
+
+/// Overwrites the declared uncompressed size of `part` in its local header and its central
+/// directory entry (the sizes a zip bomb lies about).
+fn declare_size(zip: &mut [u8], part: &str, size: u32) {
+    let name = part.as_bytes();
+    let mut patched = 0;
+    for i in 0..zip.len().saturating_sub(46 + name.len()) {
+        if zip[i..].starts_with(b"PK\x03\x04") && zip[i + 30..].starts_with(name) {
+            zip[i + 22..i + 26].copy_from_slice(&size.to_le_bytes());
+            patched += 1;
+        }
+        if zip[i..].starts_with(b"PK\x01\x02") && zip[i + 46..].starts_with(name) {
+            zip[i + 24..i + 28].copy_from_slice(&size.to_le_bytes());
+            patched += 1;
+        }
+    }
+    assert_eq!(patched, 2, "local header and central directory entry");
+}
+
+#[test]
+fn zip_declared_sizes_are_not_trusted() {
+    let rows = r#"<row r="1"><c r="A1" t="inlineStr"><is><t>list_id</t></is></c></row><row r="2"><c r="A2" t="inlineStr"><is><t>L1</t></is></c></row>"#;
+    // declared 4 GB, actually a few hundred bytes: nothing is allocated from the declaration
+    let mut bytes = hand_xlsx(&sheet_xml(rows), None);
+    declare_size(&mut bytes, "xl/worksheets/sheet1.xml", u32::MAX - 1);
+    let (lists, rej) = read(&bytes, Some(Format::Xlsx), &ReadOptions::default()).unwrap();
+    assert_eq!((lists.len(), rej.len()), (1, 0));
+    // declared 100 bytes, actually 24 MiB of XML: the inflated bytes are what is counted
+    let mut big = String::from(rows);
+    big.push_str(&" ".repeat(24 << 20));
+    let mut bytes = hand_xlsx(&sheet_xml(&big), None);
+    declare_size(&mut bytes, "xl/worksheets/sheet1.xml", 100);
+    // (the zip reader stops at the lie; past it the byte limit would)
+    let e = err(&bytes, Some(Format::Xlsx), &limits(|l| l.max_xlsx_decompressed_bytes = 8 << 20));
+    assert!(matches!(e, IoError::XlsxRead(_)), "{e:?}");
+    assert_eq!(e.to_string(), "Excel 文件无法读取：File is larger than its declared uncompressed size");
+}
