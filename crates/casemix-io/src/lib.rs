@@ -38,7 +38,8 @@
 //! whatever the zip declares), shared strings and cells. CSV and JSON Lines stream in bounded
 //! memory; an `.xlsx` is held in memory and its sheet's cells are streamed into a compact buffer
 //! (never a rows × columns grid). A limit exceeded refuses the file ([`IoError::Limit`]); a file
-//! that is not a table — binary content, NUL bytes, no id column in the header — is refused as
+//! that is not a table — binary content, NUL bytes, no id column in the header, JSON Lines whose
+//! first record is not an object — is refused as
 //! [`IoError::NotATable`]; an empty file is [`IoError::Empty`]. Each record's numeric fields are
 //! checked against [`ReadOptions::domains`] ([`casemix_model::FieldDomains`]); a record outside
 //! them is a [`Rejection`] with rule [`rules::OUT_OF_DOMAIN`].

@@ -5,6 +5,7 @@
 //! dimension or count and caps what it decompresses.
 
 use crate::error::IoError;
+use serde::{Deserialize, Serialize};
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
@@ -16,7 +17,8 @@ const GIB: u64 = 1024 * MIB;
 /// The limits of one read. Defaults are sized for the largest file a region legitimately reads
 /// (a year of itemised charges as CSV, hundreds of MB, read by the CLI); an HTTP upload edge
 /// should narrow `max_input_bytes`/`max_xlsx_bytes` to its body limit.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ReadLimits {
     /// Bytes of the file as stored (CSV/JSON Lines are streamed, so this bounds time, not memory).
     /// Default 4 GiB: ten times the demo region's year of itemised charges (140 MB).

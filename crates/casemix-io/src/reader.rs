@@ -351,6 +351,11 @@ impl RecordReader {
                 if !self.read_row(&mut row)? {
                     return Err(IoError::Empty);
                 }
+                // the first record tells a JSON Lines table from other text (a later line that is
+                // not an object is that record's rejection)
+                if !row.cells.get(0).is_some_and(|t| t.trim_start().starts_with('{')) {
+                    return Err(IoError::NotATable(format!("第 {} 行不是 JSON 对象，文件不是 JSON Lines 表格", row.line)));
+                }
                 if let Source::Jsonl { pending, .. } = &mut self.source {
                     *pending = Some(row);
                 }

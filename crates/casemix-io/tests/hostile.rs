@@ -274,6 +274,9 @@ fn nul_bytes_png_elf_and_empty_files_are_not_tables() {
     let e = err("性别,年龄(岁)\n1,30\n".as_bytes(), None, &ReadOptions::default());
     assert_eq!(e.to_string(), "文件不是可导入的数据表：表头没有清单流水号(list_id/清单流水号/id)列，无法识别为结算清单表；表头前几列为：性别，年龄(岁)");
     assert!(matches!(err(b"", None, &ReadOptions::default()), IoError::Empty));
+    // JSON Lines whose first record is not an object is not a JSON Lines table
+    let e = err(b"\n hello\n{\"list_id\":\"A\"}\n", Some(Format::Jsonl), &ReadOptions::default());
+    assert_eq!(e.to_string(), "文件不是可导入的数据表：第 2 行不是 JSON 对象，文件不是 JSON Lines 表格");
     // claims and charges need their own id columns
     let e = read_claims_from_bytes(b"list_id,total_cost\nL1,5\n", Some(Format::Csv), &ReadOptions::default()).unwrap_err();
     assert!(e.to_string().contains("表头没有结算流水号(claim_id/结算流水号)列"), "{e}");

@@ -164,10 +164,13 @@ proptest! {
             l.trim_matches(|c: char| c.is_ascii_whitespace()).is_empty()
         };
         let Ok(rdr) = open(text.clone().into_bytes(), Some(Format::Jsonl), Encoding::Auto) else {
-            // refused: empty, or binary (a NUL byte or a binary signature on the first line)
+            // refused: empty, binary (a NUL byte or a binary signature on the first line), or
+            // the first record is not a JSON object
             let first = &lines_in[0];
             let binary = first.contains('\0') || ["GIF8", "%PDF", "Rar!", "PK\x03\x04"].iter().any(|m| first.starts_with(m));
-            prop_assert!(binary || lines_in.iter().enumerate().all(|(i, l)| blank(i, l)));
+            let first_record = lines_in.iter().enumerate().find(|(i, l)| !blank(*i, l)).map(|(_, l)| l.trim_start_matches('\u{feff}'));
+            let not_object = first_record.is_some_and(|l| !l.trim_start().starts_with('{'));
+            prop_assert!(binary || not_object || lines_in.iter().enumerate().all(|(i, l)| blank(i, l)));
             return Ok(());
         };
         let expected: Vec<u64> = lines_in
