@@ -229,11 +229,12 @@ impl Accumulator<'_> {
 
     fn push(&mut self, r: u32, c: u32, text: &str) -> Result<(), IoError> {
         let lim = self.lim;
+        if text.is_empty() {
+            // formatted empty cells cost nothing here (and some exports write them far right)
+            return Ok(());
+        }
         if u64::from(c) >= lim.max_columns {
             return Err(exceeded(name::COLUMNS, lim.max_columns, self.at(r, c)));
-        }
-        if text.is_empty() {
-            return Ok(());
         }
         if self.cur_row != Some(r) {
             if self.cur_row.is_some_and(|p| r < p) {

@@ -167,6 +167,15 @@ fn xlsx_cells_rows_and_text_are_limited() {
 }
 
 #[test]
+fn xlsx_formatted_empty_cells_far_right_are_ignored() {
+    // styled empty cells (`<c r="XFD2" s="1"/>`) hold no value: not a column of the table
+    let rows = r#"<row r="1"><c r="A1" t="inlineStr"><is><t>list_id</t></is></c><c r="XFD1" s="1"/></row><row r="2"><c r="A2" t="inlineStr"><is><t>L1</t></is></c><c r="XFD2" s="1"/></row>"#;
+    let (lists, rej) = read(&hand_xlsx(&sheet_xml(rows), None), Some(Format::Xlsx), &ReadOptions::default()).unwrap();
+    assert_eq!((lists.len(), rej.len()), (1, 0));
+    assert_eq!(lists[0].list_id, "L1");
+}
+
+#[test]
 fn legacy_xls_and_oversized_workbooks_are_refused() {
     let mut cfb = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
     cfb.resize(512, 0);

@@ -222,8 +222,13 @@ impl<'a> Sum<&'a Fen> for Fen {
 pub struct Centi(pub i64);
 
 impl Centi {
-    pub fn from_whole(n: i64) -> Centi {
-        Centi(n * 100)
+    /// Whole units, for constants and generated data (overflow beyond ±92 × 10¹⁵ units is a
+    /// panic, never a wrap); input text goes through [`Centi::parse`].
+    pub const fn from_whole(n: i64) -> Centi {
+        match n.checked_mul(100) {
+            Some(v) => Centi(v),
+            None => panic!("Centi::from_whole: value out of range"),
+        }
     }
     /// Same exact decimal reading as [`Fen::parse_yuan`].
     pub fn parse(s: &str) -> Result<Centi, AmountError> {
