@@ -80,6 +80,33 @@ impl Default for ReadLimits {
     }
 }
 
+impl ReadLimits {
+    /// Limits for one file uploaded by a hospital over HTTP with a body limit of `max_bytes`:
+    /// the file itself at most `max_bytes`; at most 300,000 data rows (the largest hospitals
+    /// discharge about 20,000 patients a month: fifteen times that; every row read becomes a
+    /// list or a rejection held in memory, about 1 KiB each, so rows bound memory when rows are
+    /// tiny); and the workbook's expansions scaled to the upload — decompressed parts 32 ×
+    /// `max_bytes` (at least 64 MiB, at most the default), shared strings and cell text 4 ×
+    /// `max_bytes` (at least 16 MiB), 1,000,000 shared strings and 5,000,000 cells. For a 32 MiB
+    /// body the worst case held at once is about 32 MiB (workbook) + 128 MiB (shared strings
+    /// and their 24-byte headers) + 128 MiB (cell text) + 80 MiB (cells) + 300 MiB (lists).
+    pub fn for_upload(max_bytes: u64) -> ReadLimits {
+        let d = ReadLimits::default();
+        let scaled = |k: u64, min: u64, max: u64| max_bytes.saturating_mul(k).clamp(min, max.max(min));
+        ReadLimits {
+            max_input_bytes: max_bytes,
+            max_rows: 300_000,
+            max_xlsx_bytes: max_bytes.min(d.max_xlsx_bytes),
+            max_xlsx_decompressed_bytes: scaled(32, 64 * MIB, d.max_xlsx_decompressed_bytes),
+            max_xlsx_shared_strings_bytes: scaled(4, 16 * MIB, d.max_xlsx_shared_strings_bytes),
+            max_xlsx_shared_strings: 1_000_000,
+            max_xlsx_cells: 5_000_000,
+            max_xlsx_text_bytes: scaled(4, 16 * MIB, d.max_xlsx_text_bytes),
+            ..d
+        }
+    }
+}
+
 /// Names of the limits as they appear in errors (key and Chinese description).
 pub(crate) mod name {
     pub const INPUT_BYTES: (&str, &str) = ("max_input_bytes", "文件字节数");

@@ -428,3 +428,31 @@ fn zip_declared_sizes_are_not_trusted() {
     assert!(matches!(e, IoError::XlsxRead(_)), "{e:?}");
     assert_eq!(e.to_string(), "Excel 文件无法读取：File is larger than its declared uncompressed size");
 }
+
+#[test]
+fn upload_limits_scale_with_the_body_limit() {
+    let u = ReadLimits::for_upload(32 << 20);
+    assert_eq!(u.max_input_bytes, 33_554_432);
+    assert_eq!(u.max_xlsx_bytes, 33_554_432);
+    // 32 × 32 MiB = 1 GiB, the default's cap
+    assert_eq!(u.max_xlsx_decompressed_bytes, 1 << 30);
+    // 4 × 32 MiB = 128 MiB
+    assert_eq!((u.max_xlsx_shared_strings_bytes, u.max_xlsx_text_bytes), (128 << 20, 128 << 20));
+    assert_eq!((u.max_rows, u.max_line_bytes, u.max_columns), (300_000, 1 << 20, 1024));
+    // a small body keeps the floors: 64 MiB decompressed, 16 MiB of text
+    let s = ReadLimits::for_upload(1 << 20);
+    assert_eq!((s.max_xlsx_decompressed_bytes, s.max_xlsx_text_bytes), (64 << 20, 16 << 20));
+    // applied: the 300,001st data row refuses the file
+    let text = format!("list_id\n{}", "L\n".repeat(300_001));
+    let opts = ReadOptions { limits: ReadLimits::for_upload(32 << 20), ..ReadOptions::default() };
+    let e = err(text.as_bytes(), Some(Format::Csv), &opts);
+    assert_eq!(e.to_string(), "文件超出读取上限 max_rows（数据行数）= 300000：第 300002 行");
+}
+
+#[test]
+fn settlement_list_size_behind_the_upload_row_limit() {
+    // for_upload's memory estimate (300,000 rows ≈ 300 MiB) assumes a list of tiny rows costs
+    // about 1 KiB: the struct is 848 bytes on x86-64 (2026-12), plus its few short strings
+    let size = std::mem::size_of::<casemix_model::SettlementList>();
+    assert!(size <= 1024, "SettlementList grew to {size} bytes: revisit ReadLimits::for_upload");
+}
