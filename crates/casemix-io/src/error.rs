@@ -34,6 +34,22 @@ pub enum IoError {
     XlsxWrite(String),
     #[error("CSV 读写失败：{0}")]
     Csv(String),
+    /// A [`crate::ReadLimits`] limit was exceeded; the whole file is refused.
+    #[error("文件超出读取上限 {limit}（{label_zh}）= {max}：{at}")]
+    Limit {
+        /// The limit's field name in [`crate::ReadLimits`] (`max_columns`).
+        limit: &'static str,
+        /// What it limits, in Chinese (`每行列数`).
+        label_zh: &'static str,
+        /// The limit's value.
+        max: u64,
+        /// Where it was hit (`工作表“Sheet1”第 1048576 行第 16384 列（XFD1048576）`).
+        at: String,
+    },
+    /// The file is not a table of the expected kind (binary content, no recognised header);
+    /// the whole file is refused.
+    #[error("文件不是可导入的数据表：{0}")]
+    NotATable(String),
 }
 
 impl From<csv::Error> for IoError {
@@ -71,6 +87,9 @@ pub mod rules {
     pub const CHARGE_FIELD: &str = "charge_field";
     /// An itemised charge lacks its item code, category or amount.
     pub const CHARGE_FIELD_MISSING: &str = "charge_field_missing";
+    /// A numeric field is outside its [`casemix_model::FieldDomains`] range
+    /// ([`casemix_model::DomainViolation::RULE`]).
+    pub const OUT_OF_DOMAIN: &str = casemix_model::DomainViolation::RULE;
 }
 
 /// One input record that did not become a settlement list (or claim), with the reason.

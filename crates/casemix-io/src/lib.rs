@@ -32,15 +32,28 @@
 //! # Ok::<(), casemix_io::IoError>(())
 //! ```
 //!
-//! Memory: CSV and JSON Lines stream in bounded memory; an `.xlsx` sheet is loaded whole.
+//! ## Limits and refusals
+//! Every read is bounded by [`ReadLimits`] (in [`ReadOptions::limits`]): bytes, record length,
+//! rows, columns, and for `.xlsx` the workbook size, decompressed bytes (counted while inflating,
+//! whatever the zip declares), shared strings and cells. CSV and JSON Lines stream in bounded
+//! memory; an `.xlsx` is held in memory and its sheet's cells are streamed into a compact buffer
+//! (never a rows × columns grid). A limit exceeded refuses the file ([`IoError::Limit`]); a file
+//! that is not a table — binary content, NUL bytes, no id column in the header, JSON Lines whose
+//! first record is not an object — is refused as
+//! [`IoError::NotATable`]; an empty file is [`IoError::Empty`]. Each record's numeric fields are
+//! checked against [`ReadOptions::domains`] ([`casemix_model::FieldDomains`]); a record outside
+//! them is a [`Rejection`] with rule [`rules::OUT_OF_DOMAIN`].
 
 mod error;
+mod limits;
 mod reader;
 mod schema;
 mod write;
+mod xlsx;
 
 pub use error::{rules, IoError, Rejection};
-pub use reader::{Encoding, Format, RawRow, ReadOptions, RecordReader};
+pub use limits::ReadLimits;
+pub use reader::{Encoding, Format, RawRow, ReadOptions, RecordReader, BATCH_BYTES};
 pub use schema::{ChargeSchema, ClaimSchema, Schema};
 pub use write::{
     write_charges_csv, write_claims_csv, write_rejections_csv, write_settlements_csv, write_table_xlsx, write_xlsx, xlsx_bytes,

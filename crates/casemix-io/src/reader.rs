@@ -3,14 +3,20 @@
 //! [`crate::Schema::parse`], which worker threads may call in parallel.
 //!
 //! Memory: CSV and JSON Lines are streamed (a bounded read buffer plus the batch the caller asks
-//! for), so files larger than memory are fine. An `.xlsx` sheet is loaded whole by `calamine`
-//! (the format is a zip of XML; there is no row-streaming reader for it here).
+//! for; one record at most [`ReadLimits::max_line_bytes`]), so files larger than memory are fine.
+//! An `.xlsx` workbook is held in memory (at most [`ReadLimits::max_xlsx_bytes`]) and its first
+//! sheet's cells are streamed into a compact buffer (see `xlsx.rs`). Every [`ReadLimits`] limit
+//! refuses the whole file with [`IoError::Limit`]; a file that is not text or has no
+//! recognisable header is refused with [`IoError::NotATable`].
 
 use crate::error::IoError;
+use crate::limits::{exceeded, name, Meter, Metered, ReadLimits, Trip};
+use casemix_model::FieldDomains;
 use csv::{ByteRecord, StringRecord};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Cursor, Read};
 use std::path::Path;
+use std::sync::Arc;
 
 /// The file formats the importer understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,11 +87,22 @@ pub struct ReadOptions {
     pub encoding: Encoding,
     /// CSV field delimiter (default `,`; `\t` for tab-separated exports).
     pub delimiter: u8,
+    /// Size limits of the read (default [`ReadLimits::default`]).
+    pub limits: ReadLimits,
+    /// Domains of the numeric fields, checked at parse: a record outside them is a rejection
+    /// with rule [`crate::rules::OUT_OF_DOMAIN`] (default [`FieldDomains::default`]).
+    pub domains: FieldDomains,
 }
 
 impl Default for ReadOptions {
     fn default() -> Self {
-        ReadOptions { format: None, encoding: Encoding::Auto, delimiter: b',' }
+        ReadOptions {
+            format: None,
+            encoding: Encoding::Auto,
+            delimiter: b',',
+            limits: ReadLimits::default(),
+            domains: FieldDomains::default(),
+        }
     }
 }
 
@@ -115,7 +132,7 @@ enum Source {
         last: (u64, u64),
     },
     Jsonl { rdr: BufReader<Box<dyn Read + Send>>, line: u64, buf: Vec<u8>, pending: Option<RawRow> },
-    Xlsx { rows: std::vec::IntoIter<(u64, Vec<String>)> },
+    Xlsx { rows: crate::xlsx::SheetRows },
 }
 
 /// Splits a file into batches of [`RawRow`]s. Single-threaded; see the module docs.
@@ -127,6 +144,15 @@ pub struct RecordReader {
     gbk_fallback: bool,
     headers: StringRecord,
     header_line: u64,
+    limits: ReadLimits,
+    domains: FieldDomains,
+    /// Bytes of the file as read (cap `max_input_bytes`).
+    raw: Option<Arc<Meter>>,
+    /// Bytes of the decoded CSV stream since the current record began (cap `max_line_bytes` plus
+    /// the parser's read-ahead): stops one endless record before it is buffered.
+    record: Option<Arc<Meter>>,
+    /// Records read so far, the header included.
+    records: u64,
 }
 
 impl RecordReader {
@@ -145,16 +171,19 @@ impl RecordReader {
         format: Option<Format>,
         opts: &ReadOptions,
     ) -> Result<RecordReader, IoError> {
-        let mut r: Box<dyn Read + Send> = Box::new(r);
+        let raw = Meter::new(opts.limits.max_input_bytes, u64::MAX);
+        let mut r: Box<dyn Read + Send> = Box::new(Metered { inner: r, meter: raw.clone() });
         let mut prefix = Vec::with_capacity(SNIFF_LEN as usize);
-        (&mut r).take(SNIFF_LEN).read_to_end(&mut prefix)?;
+        (&mut r).take(SNIFF_LEN).read_to_end(&mut prefix).map_err(|e| input_error(e, &raw, &opts.limits))?;
         let truncated = prefix.len() as u64 == SNIFF_LEN;
         let format = format.or(opts.format).unwrap_or_else(|| Format::sniff(&prefix));
         if format == Format::Xlsx {
             let mut all = prefix;
-            r.read_to_end(&mut all)?;
-            return RecordReader::from_xlsx_bytes(all);
+            let cap = opts.limits.max_xlsx_bytes;
+            (&mut r).take(cap.saturating_add(1)).read_to_end(&mut all).map_err(|e| input_error(e, &raw, &opts.limits))?;
+            return RecordReader::from_xlsx_bytes_with(all, opts);
         }
+        check_text(&prefix)?;
         let encoding = match opts.encoding {
             Encoding::Auto => detect_encoding(&prefix, truncated),
             e => e,
@@ -180,6 +209,8 @@ impl RecordReader {
                 // Records end at `\n` only (a `\r` before it is stripped from the last cell), and
                 // a final `\n` is appended so that every record, the last one too, is terminated:
                 // then the reader's line count after a record tells the record's physical line.
+                let record = Meter::new(u64::MAX, opts.limits.max_line_bytes.saturating_add(CSV_BUFFER as u64));
+                let stream = Metered { inner: stream, meter: record.clone() };
                 let stream: Box<dyn Read + Send> = Box::new(stream.chain(Cursor::new(b"\n")));
                 let rdr = csv::ReaderBuilder::new()
                     .has_headers(false)
@@ -195,6 +226,11 @@ impl RecordReader {
                     gbk_fallback,
                     headers: StringRecord::new(),
                     header_line: 0,
+                    limits: opts.limits.clone(),
+                    domains: opts.domains.clone(),
+                    raw: Some(raw),
+                    record: Some(record),
+                    records: 0,
                 }
             }
             Format::Jsonl => RecordReader {
@@ -209,61 +245,40 @@ impl RecordReader {
                 gbk_fallback,
                 headers: StringRecord::new(),
                 header_line: 0,
+                limits: opts.limits.clone(),
+                domains: opts.domains.clone(),
+                raw: Some(raw),
+                record: None,
+                records: 0,
             },
-            Format::Xlsx => unreachable!("handled above"),
+            Format::Xlsx => return Err(IoError::XlsxNoSheet), // handled above
         };
         me.read_header()?;
         Ok(me)
     }
 
-    /// Reads an `.xlsx` (or `.xls`) workbook held in memory: first sheet, first non-empty row is
-    /// the header, fully empty rows are skipped.
+    /// Reads an `.xlsx` workbook held in memory with the default [`ReadOptions`]: first sheet,
+    /// first non-empty row is the header, fully empty rows are skipped.
     pub fn from_xlsx_bytes(bytes: Vec<u8>) -> Result<RecordReader, IoError> {
-        use calamine::Reader;
-        let mut wb = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
-            .map_err(|e| IoError::XlsxRead(e.to_string()))?;
-        let range = wb
-            .worksheet_range_at(0)
-            .ok_or(IoError::XlsxNoSheet)?
-            .map_err(|e| IoError::XlsxRead(e.to_string()))?;
-        let start_row = range.start().map(|(r, _)| r as u64).unwrap_or(0);
-        let mut rows: Vec<(u64, Vec<String>)> = Vec::with_capacity(range.height());
-        for (i, row) in range.rows().enumerate() {
-            let cells: Vec<String> = row.iter().map(xlsx_cell_text).collect();
-            if cells.iter().all(|c| c.is_empty()) {
-                continue;
-            }
-            rows.push((start_row + i as u64 + 1, cells));
-        }
-        drop(range);
-        let mut it = rows.into_iter();
-        let (header_line, mut header) = it.next().ok_or(IoError::Empty)?;
-        while header.last().is_some_and(|c| c.is_empty()) {
-            header.pop();
-        }
-        let width = header.len();
-        // A data row keeps exactly the header's width unless it has values beyond it (then the
-        // schema rejects it for its cell count).
-        let rows: Vec<(u64, Vec<String>)> = it
-            .map(|(l, mut cells)| {
-                if cells[width.min(cells.len())..].iter().all(|c| c.is_empty()) {
-                    cells.truncate(width);
-                    cells.resize(width, String::new());
-                } else {
-                    while cells.last().is_some_and(|c| c.is_empty()) {
-                        cells.pop();
-                    }
-                }
-                (l, cells)
-            })
-            .collect();
+        RecordReader::from_xlsx_bytes_with(bytes, &ReadOptions::default())
+    }
+
+    /// [`RecordReader::from_xlsx_bytes`] within `opts.limits` (the legacy binary `.xls` format is
+    /// refused: it cannot be read within limits).
+    pub fn from_xlsx_bytes_with(bytes: Vec<u8>, opts: &ReadOptions) -> Result<RecordReader, IoError> {
+        let sheet = crate::xlsx::read_first_sheet(bytes, &opts.limits)?;
         Ok(RecordReader {
-            source: Source::Xlsx { rows: rows.into_iter() },
+            source: Source::Xlsx { rows: sheet.rows },
             format: Format::Xlsx,
             encoding: Encoding::Utf8,
             gbk_fallback: false,
-            headers: StringRecord::from(header),
-            header_line,
+            headers: StringRecord::from(sheet.header),
+            header_line: sheet.header_line,
+            limits: opts.limits.clone(),
+            domains: opts.domains.clone(),
+            raw: None,
+            record: None,
+            records: 1,
         })
     }
 
@@ -288,26 +303,29 @@ impl RecordReader {
 
     /// The settlement-list schema for this file's header (JSON Lines: per-record keys).
     pub fn schema(&self) -> Result<crate::Schema, IoError> {
-        match self.format {
-            Format::Jsonl => Ok(crate::Schema::json()),
-            _ => crate::Schema::from_headers(&self.headers),
-        }
+        let s = match self.format {
+            Format::Jsonl => crate::Schema::json(),
+            _ => crate::Schema::from_headers(&self.headers)?,
+        };
+        Ok(s.with_domains(self.domains.clone()))
     }
 
     /// The claims schema for this file's header.
     pub fn claim_schema(&self) -> Result<crate::ClaimSchema, IoError> {
-        match self.format {
-            Format::Jsonl => Ok(crate::ClaimSchema::json()),
-            _ => crate::ClaimSchema::from_headers(&self.headers),
-        }
+        let s = match self.format {
+            Format::Jsonl => crate::ClaimSchema::json(),
+            _ => crate::ClaimSchema::from_headers(&self.headers)?,
+        };
+        Ok(s.with_domains(self.domains.clone()))
     }
 
     /// The itemised-charges schema for this file's header.
     pub fn charge_schema(&self) -> Result<crate::ChargeSchema, IoError> {
-        match self.format {
-            Format::Jsonl => Ok(crate::ChargeSchema::json()),
-            _ => crate::ChargeSchema::from_headers(&self.headers),
-        }
+        let s = match self.format {
+            Format::Jsonl => crate::ChargeSchema::json(),
+            _ => crate::ChargeSchema::from_headers(&self.headers)?,
+        };
+        Ok(s.with_domains(self.domains.clone()))
     }
 
     fn read_header(&mut self) -> Result<(), IoError> {
@@ -333,6 +351,11 @@ impl RecordReader {
                 if !self.read_row(&mut row)? {
                     return Err(IoError::Empty);
                 }
+                // the first record tells a JSON Lines table from other text (a later line that is
+                // not an object is that record's rejection)
+                if !row.cells.get(0).is_some_and(|t| t.trim_start().starts_with('{')) {
+                    return Err(IoError::NotATable(format!("第 {} 行不是 JSON 对象，文件不是 JSON Lines 表格", row.line)));
+                }
                 if let Source::Jsonl { pending, .. } = &mut self.source {
                     *pending = Some(row);
                 }
@@ -342,8 +365,52 @@ impl RecordReader {
         Ok(())
     }
 
-    /// Reads the next record into `row` (reusing its allocations). `false` at the end.
+    /// Reads the next record into `row` (reusing its allocations). `false` at the end. A limit
+    /// of [`ReadOptions::limits`] exceeded is an [`IoError::Limit`] for the whole file.
     pub fn read_row(&mut self, row: &mut RawRow) -> Result<bool, IoError> {
+        let more = match self.read_row_unchecked(row) {
+            Ok(more) => more,
+            Err(e) => return Err(self.explain(e)),
+        };
+        if !more {
+            return Ok(false);
+        }
+        self.records += 1;
+        let lim = &self.limits;
+        // the header is counted once (CSV, XLSX); JSON Lines' first object is counted twice
+        // (read ahead as the "header", then handed out)
+        let data_rows = self.records.saturating_sub(1);
+        if data_rows > lim.max_rows {
+            return Err(exceeded(name::ROWS, lim.max_rows, format!("第 {} 行", row.line)));
+        }
+        if row.cells.len() as u64 > lim.max_columns {
+            return Err(exceeded(name::COLUMNS, lim.max_columns, format!("第 {} 行有 {} 列", row.line, row.cells.len())));
+        }
+        Ok(true)
+    }
+
+    /// Turns an I/O error caused by a tripped meter into the limit it stands for.
+    fn explain(&self, e: IoError) -> IoError {
+        let line = match &self.source {
+            Source::Csv { last, .. } => last.1,
+            Source::Jsonl { line, .. } => *line + 1,
+            Source::Xlsx { .. } => 0,
+        };
+        if let Some(raw) = &self.raw {
+            if raw.tripped().is_some() {
+                return exceeded(name::INPUT_BYTES, self.limits.max_input_bytes, format!("读到第 {line} 行时"));
+            }
+        }
+        if let Some(rec) = &self.record {
+            if rec.tripped() == Some(Trip::SinceMark) {
+                return exceeded(name::LINE_BYTES, self.limits.max_line_bytes, format!("第 {line} 行起的记录"));
+            }
+        }
+        e
+    }
+
+    fn read_row_unchecked(&mut self, row: &mut RawRow) -> Result<bool, IoError> {
+        let max_line = self.limits.max_line_bytes;
         match &mut self.source {
             Source::Csv { rdr, scratch, last } => {
                 let mut br: ByteRecord = std::mem::take(&mut row.cells).into_byte_record();
@@ -353,9 +420,15 @@ impl RecordReader {
                         return Ok(false);
                     }
                     let pos = rdr.position();
+                    if let Some(m) = &self.record {
+                        m.mark(pos.byte());
+                    }
                     let (bytes, lines) = (pos.byte() - last.0, pos.line() - last.1);
                     let line_before = last.1;
                     *last = (pos.byte(), pos.line());
+                    if bytes > max_line {
+                        return Err(exceeded(name::LINE_BYTES, max_line, format!("第 {line_before} 行起的记录有 {bytes} 字节")));
+                    }
                     let n = br.len();
                     if n > 0 && br[n - 1].last() == Some(&b'\r') {
                         // CRLF line end. (A quoted last cell that itself ends in `\r` in an LF
@@ -396,8 +469,13 @@ impl RecordReader {
                 }
                 loop {
                     buf.clear();
-                    if rdr.read_until(b'\n', buf)? == 0 {
-                        return Ok(false);
+                    match read_line_bounded(rdr, buf, max_line)? {
+                        LineRead::Eof => return Ok(false),
+                        LineRead::Line => {}
+                        LineRead::TooLong => {
+                            let at = format!("第 {} 行超过 {max_line} 字节", *line + 1);
+                            return Err(exceeded(name::LINE_BYTES, max_line, at));
+                        }
                     }
                     *line += 1;
                     if buf.iter().all(|b| b.is_ascii_whitespace()) {
@@ -423,32 +501,26 @@ impl RecordReader {
                     return Ok(true);
                 }
             }
-            Source::Xlsx { rows } => match rows.next() {
-                Some((l, cells)) => {
-                    row.line = l;
-                    row.cells.clear();
-                    for c in &cells {
-                        row.cells.push_field(c);
-                    }
-                    row.bad_encoding = false;
-                    Ok(true)
-                }
-                None => Ok(false),
-            },
+            Source::Xlsx { rows } => Ok(rows.next_row(row)),
         }
     }
 
     /// Fills `batch` with up to `max` records, reusing the `RawRow`s already in it. Returns how
     /// many were read (`batch.len()` afterwards); 0 at the end of the file.
+    /// A batch also ends early once its cells hold [`BATCH_BYTES`] of text, so that a batch of
+    /// long records stays small.
     pub fn fill_batch(&mut self, batch: &mut Vec<RawRow>, max: usize) -> Result<usize, IoError> {
         let mut n = 0;
-        while n < max {
+        let mut bytes = 0usize;
+        while n < max && bytes < BATCH_BYTES {
             if n == batch.len() {
                 batch.push(RawRow::default());
             }
-            if !self.read_row(&mut batch[n])? {
+            let Some(row) = batch.get_mut(n) else { break };
+            if !self.read_row(row)? {
                 break;
             }
+            bytes += row.cells.as_slice().len();
             n += 1;
         }
         batch.truncate(n);
@@ -501,44 +573,73 @@ fn decode_fallback<'a>(fields: impl Iterator<Item = &'a [u8]> + Clone, try_gbk: 
     (out, true)
 }
 
-/// The text of an Excel cell as the CSV importer would see it.
-fn xlsx_cell_text(d: &calamine::Data) -> String {
-    use calamine::Data;
-    match d {
-        Data::Empty => String::new(),
-        Data::String(s) => s.clone(),
-        Data::Int(i) => i.to_string(),
-        Data::Float(f) => float_text(*f),
-        Data::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
-        Data::DateTime(dt) => {
-            if dt.is_duration() {
-                return float_text(dt.as_f64());
-            }
-            match dt.as_datetime() {
-                Some(t) => {
-                    use chrono::Timelike;
-                    if t.hour() == 0 && t.minute() == 0 && t.second() == 0 {
-                        t.format("%Y-%m-%d").to_string()
-                    } else if t.second() == 0 {
-                        t.format("%Y-%m-%d %H:%M").to_string()
-                    } else {
-                        t.format("%Y-%m-%d %H:%M:%S").to_string()
-                    }
-                }
-                None => float_text(dt.as_f64()),
-            }
+/// Bytes of cell text after which [`RecordReader::fill_batch`] ends a batch early (32 MiB): with
+/// `max_line_bytes` records, a batch of 4,096 would otherwise hold gigabytes.
+pub const BATCH_BYTES: usize = 32 * 1024 * 1024;
+
+/// The I/O error of reading the input: a tripped byte limit, or the error itself.
+fn input_error(e: std::io::Error, raw: &Meter, lim: &ReadLimits) -> IoError {
+    if raw.tripped().is_some() {
+        return exceeded(name::INPUT_BYTES, lim.max_input_bytes, "读取文件开头时");
+    }
+    IoError::Io(e)
+}
+
+enum LineRead {
+    Eof,
+    Line,
+    TooLong,
+}
+
+/// `read_until(b'\n')` that stops, without buffering further, once the line exceeds `max` bytes.
+fn read_line_bounded(r: &mut impl BufRead, buf: &mut Vec<u8>, max: u64) -> std::io::Result<LineRead> {
+    loop {
+        let avail = r.fill_buf()?;
+        if avail.is_empty() {
+            return Ok(if buf.is_empty() { LineRead::Eof } else { LineRead::Line });
         }
-        Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
-        Data::Error(e) => e.to_string(),
+        let (take, done) = match memchr::memchr(b'\n', avail) {
+            Some(i) => (i + 1, true),
+            None => (avail.len(), false),
+        };
+        if (buf.len() + take) as u64 > max.saturating_add(2) {
+            // (+2: the line end itself is not content)
+            return Ok(LineRead::TooLong);
+        }
+        buf.extend_from_slice(&avail[..take]);
+        r.consume(take);
+        if done {
+            return Ok(LineRead::Line);
+        }
     }
 }
 
-/// Integral floats without `.0` (Excel stores every number as a double); others in the shortest
-/// round-trip decimal form, never with an exponent.
-fn float_text(f: f64) -> String {
-    if f.fract() == 0.0 && f.abs() < 1e15 {
-        format!("{}", f as i64)
-    } else {
-        format!("{f}")
+/// Known binary formats by their first bytes (a renamed file is not a table).
+const MAGIC: &[(&[u8], &str)] = &[
+    (b"\x89PNG", "PNG 图片"),
+    (b"\xFF\xD8\xFF", "JPEG 图片"),
+    (b"GIF8", "GIF 图片"),
+    (b"%PDF", "PDF 文档"),
+    (b"\x7FELF", "ELF 可执行文件"),
+    (b"\x1F\x8B", "gzip 压缩包"),
+    (b"PK\x03\x04", "zip 压缩包（若为 Excel 文件，请用 .xlsx 扩展名上传）"),
+    (b"Rar!", "RAR 压缩包"),
+    (b"7z\xBC\xAF", "7z 压缩包"),
+    (b"\xD0\xCF\x11\xE0", "旧版 Office 文档（.xls/.doc）"),
+];
+
+/// Refuses input that is not text: a known binary signature, or NUL bytes in the first line (a
+/// UTF-16 file, which has them, must start with its BOM).
+fn check_text(prefix: &[u8]) -> Result<(), IoError> {
+    if let Some((_, what)) = MAGIC.iter().find(|(m, _)| prefix.starts_with(m)) {
+        return Err(IoError::NotATable(format!("文件内容是{what}，不是 CSV 或 JSON Lines 文本")));
     }
+    if prefix.starts_with(b"\xFF\xFE") || prefix.starts_with(b"\xFE\xFF") {
+        return Ok(());
+    }
+    let first_line = memchr::memchr(b'\n', prefix).map_or(prefix, |i| &prefix[..i]);
+    if memchr::memchr(0, first_line).is_some() {
+        return Err(IoError::NotATable("第 1 行含有 NUL 字节（二进制内容），不是文本表格".into()));
+    }
+    Ok(())
 }

@@ -5,6 +5,7 @@
 //! Structural rules applied here (content quality control belongs to the QC crate):
 //! the record's encoding ([`rules::ENCODING`]), the cell count ([`rules::CELL_COUNT`]), list_id
 //! present ([`rules::LIST_ID_MISSING`]), every field's text readable (the `FieldError` rule),
+//! every numeric field inside its domain ([`rules::OUT_OF_DOMAIN`], [`FieldDomains`]),
 //! discharge not before admission ([`rules::DISCHARGE_BEFORE_ADMIT`]), and for JSON Lines the line
 //! being an object ([`rules::JSON_NOT_OBJECT`]) with scalar values ([`rules::JSON_VALUE`]) and no
 //! field named twice ([`rules::JSON_DUPLICATE_FIELD`]). One record gives exactly one result; when
@@ -13,7 +14,9 @@
 
 use crate::error::{rules, IoError, Rejection};
 use crate::reader::RawRow;
-use casemix_model::{ChargeItem, Claim, Field, FieldError, SettlementList, CHARGE_COLUMNS, CLAIM_COLUMNS};
+use casemix_model::{
+    ChargeItem, Claim, DomainViolation, Field, FieldDomains, FieldError, SettlementList, CHARGE_COLUMNS, CLAIM_COLUMNS,
+};
 use csv::StringRecord;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
@@ -43,6 +46,29 @@ pub struct Schema {
     headers: StringRecord,
     kind: Kind,
     keep_extra: bool,
+    domains: FieldDomains,
+}
+
+/// A header that names none of the record's id columns is not a table of that kind: refused as a
+/// whole (otherwise every row would become a rejection and a binary file an "upload").
+fn require_id_column(headers: &StringRecord, has_id: bool, what: &str, id: &str) -> Result<(), IoError> {
+    if has_id {
+        return Ok(());
+    }
+    let shown: Vec<String> = headers.iter().take(5).map(|h| h.trim().chars().take(20).collect()).collect();
+    let shown = if shown.iter().all(|h| h.is_empty()) { "（空）".to_string() } else { shown.join("，") };
+    Err(IoError::NotATable(format!("表头没有{id}列，无法识别为{what}；表头前几列为：{shown}")))
+}
+
+/// The rejection of the first domain violation of a record (and the count of the others).
+fn domain_rejection(id_key: &str, line: u64, id: &str, v: &[DomainViolation]) -> Option<Rejection> {
+    let first = v.first()?;
+    let what = if v.len() > 1 {
+        format!("{}（另有 {} 个字段超出允许范围）", first.message, v.len() - 1)
+    } else {
+        first.message.clone()
+    };
+    Some(Rejection::with_id_key(id_key, line, id, &first.field, rules::OUT_OF_DOMAIN, &what))
 }
 
 fn resolve_headers<T: Copy + PartialEq>(
@@ -91,7 +117,19 @@ impl Schema {
             })
             .collect();
         let list_id_col = resolved.iter().position(|r| *r == Some(Field::ListId));
-        Ok(Schema { headers: headers.clone(), kind: Kind::Table { cols, extra_names, list_id_col }, keep_extra: true })
+        require_id_column(headers, list_id_col.is_some(), "结算清单表", "清单流水号(list_id/清单流水号/id)")?;
+        Ok(Schema {
+            headers: headers.clone(),
+            kind: Kind::Table { cols, extra_names, list_id_col },
+            keep_extra: true,
+            domains: FieldDomains::default(),
+        })
+    }
+
+    /// The field domains checked at parse (default [`FieldDomains::default`]).
+    pub fn with_domains(mut self, domains: FieldDomains) -> Schema {
+        self.domains = domains;
+        self
     }
 
     /// Whether unknown columns are copied into [`SettlementList::extra`] (default `true`). A caller
@@ -104,7 +142,7 @@ impl Schema {
 
     /// The schema of JSON Lines input: each line is an object whose keys are headers.
     pub fn json() -> Schema {
-        Schema { headers: StringRecord::new(), kind: Kind::Json, keep_extra: true }
+        Schema { headers: StringRecord::new(), kind: Kind::Json, keep_extra: true, domains: FieldDomains::default() }
     }
 
     /// The header row this schema was built from (empty for JSON Lines).
@@ -189,9 +227,9 @@ impl Schema {
                         }
                     }
                 }
-                finish(l, row.line, errs)
+                finish(l, row.line, errs, &self.domains)
             }
-            Kind::Json => parse_json_list(row, self.keep_extra),
+            Kind::Json => parse_json_list(row, self.keep_extra, &self.domains),
         }
     }
 }
@@ -233,7 +271,7 @@ fn encoding_rejection(id_key: &str, line: u64, id: &str) -> Rejection {
     )
 }
 
-fn finish(l: SettlementList, line: u64, errs: FieldErrors) -> Result<SettlementList, Rejection> {
+fn finish(l: SettlementList, line: u64, errs: FieldErrors, domains: &FieldDomains) -> Result<SettlementList, Rejection> {
     if l.list_id.is_empty() {
         return Err(Rejection::new(line, "", Field::ListId.key(), rules::LIST_ID_MISSING, "清单流水号(list_id)为空"));
     }
@@ -244,6 +282,9 @@ fn finish(l: SettlementList, line: u64, errs: FieldErrors) -> Result<SettlementL
             Cow::Borrowed(e.message.as_str())
         };
         return Err(Rejection::new(line, &l.list_id, e.field.key(), e.rule, &what));
+    }
+    if let Some(r) = domain_rejection("list_id", line, &l.list_id, &l.domain_violations(domains)) {
+        return Err(r);
     }
     if let (Some(a), Some(d)) = (l.admit_time, l.discharge_time) {
         if d < a {
@@ -323,7 +364,7 @@ fn json_object(id_key: &str, row: &RawRow) -> Result<JsonObject, Rejection> {
     })
 }
 
-fn parse_json_list(row: &RawRow, keep_extra: bool) -> Result<SettlementList, Rejection> {
+fn parse_json_list(row: &RawRow, keep_extra: bool, domains: &FieldDomains) -> Result<SettlementList, Rejection> {
     let obj = json_object("list_id", row)?;
     let id_text = obj
         .0
@@ -373,7 +414,7 @@ fn parse_json_list(row: &RawRow, keep_extra: bool) -> Result<SettlementList, Rej
             }
         }
     }
-    finish(l, row.line, errs)
+    finish(l, row.line, errs, domains)
 }
 
 #[derive(Debug, Clone)]
@@ -459,6 +500,7 @@ impl ClaimKind {
 pub struct ClaimSchema {
     headers: StringRecord,
     kind: ClaimKind,
+    domains: FieldDomains,
 }
 
 const CLAIM_ID: usize = 0;
@@ -467,11 +509,18 @@ impl ClaimSchema {
     pub fn from_headers(headers: &StringRecord) -> Result<ClaimSchema, IoError> {
         let cols = resolve_headers(headers, Claim::column_index, |i| CLAIM_COLUMNS[i])?;
         let id_col = cols.iter().position(|c| *c == Some(CLAIM_ID));
-        Ok(ClaimSchema { headers: headers.clone(), kind: ClaimKind::Table { cols, id_col } })
+        require_id_column(headers, id_col.is_some(), "门诊/药店结算表", "结算流水号(claim_id/结算流水号)")?;
+        Ok(ClaimSchema { headers: headers.clone(), kind: ClaimKind::Table { cols, id_col }, domains: FieldDomains::default() })
     }
 
     pub fn json() -> ClaimSchema {
-        ClaimSchema { headers: StringRecord::new(), kind: ClaimKind::Json }
+        ClaimSchema { headers: StringRecord::new(), kind: ClaimKind::Json, domains: FieldDomains::default() }
+    }
+
+    /// The field domains checked at parse (default [`FieldDomains::default`]).
+    pub fn with_domains(mut self, domains: FieldDomains) -> ClaimSchema {
+        self.domains = domains;
+        self
     }
 
     pub fn headers(&self) -> &StringRecord {
@@ -511,10 +560,13 @@ impl ClaimSchema {
                 "claim_id",
                 row.line,
                 &c.claim_id,
-                CLAIM_COLUMNS[i].0,
+                CLAIM_COLUMNS.get(i).map_or("", |c| c.0),
                 rules::CLAIM_FIELD,
                 &what,
             ));
+        }
+        if let Some(r) = domain_rejection("claim_id", row.line, &c.claim_id, &c.domain_violations(&self.domains)) {
+            return Err(r);
         }
         Ok(c)
     }
@@ -527,6 +579,7 @@ impl ClaimSchema {
 pub struct ChargeSchema {
     headers: StringRecord,
     kind: ClaimKind,
+    domains: FieldDomains,
 }
 
 const CHARGE_LIST_ID: usize = 0;
@@ -535,11 +588,18 @@ impl ChargeSchema {
     pub fn from_headers(headers: &StringRecord) -> Result<ChargeSchema, IoError> {
         let cols = resolve_headers(headers, ChargeItem::column_index, |i| CHARGE_COLUMNS[i])?;
         let id_col = cols.iter().position(|c| *c == Some(CHARGE_LIST_ID));
-        Ok(ChargeSchema { headers: headers.clone(), kind: ClaimKind::Table { cols, id_col } })
+        require_id_column(headers, id_col.is_some(), "费用明细表", "清单流水号(list_id/清单流水号)")?;
+        Ok(ChargeSchema { headers: headers.clone(), kind: ClaimKind::Table { cols, id_col }, domains: FieldDomains::default() })
     }
 
     pub fn json() -> ChargeSchema {
-        ChargeSchema { headers: StringRecord::new(), kind: ClaimKind::Json }
+        ChargeSchema { headers: StringRecord::new(), kind: ClaimKind::Json, domains: FieldDomains::default() }
+    }
+
+    /// The field domains checked at parse (default [`FieldDomains::default`]).
+    pub fn with_domains(mut self, domains: FieldDomains) -> ChargeSchema {
+        self.domains = domains;
+        self
     }
 
     pub fn headers(&self) -> &StringRecord {
@@ -571,13 +631,16 @@ impl ChargeSchema {
         }
         if let Some((i, m)) = first {
             let what = if more > 0 { format!("{m}（另有 {more} 个字段无法读取）") } else { m };
-            return Err(Rejection::new(row.line, &c.list_id, CHARGE_COLUMNS[i].0, rules::CHARGE_FIELD, &what));
+            return Err(Rejection::new(row.line, &c.list_id, CHARGE_COLUMNS.get(i).map_or("", |c| c.0), rules::CHARGE_FIELD, &what));
         }
         for i in [1usize, 3, 5] {
             if present & (1 << i) == 0 {
-                let (k, zh) = CHARGE_COLUMNS[i];
+                let (k, zh) = CHARGE_COLUMNS.get(i).copied().unwrap_or(("", ""));
                 return Err(Rejection::new(row.line, &c.list_id, k, rules::CHARGE_FIELD_MISSING, &format!("{zh}({k})为空")));
             }
+        }
+        if let Some(r) = domain_rejection("list_id", row.line, &c.list_id, &c.domain_violations(&self.domains)) {
+            return Err(r);
         }
         Ok(c)
     }

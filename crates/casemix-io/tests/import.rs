@@ -326,10 +326,9 @@ fn xlsx_table_writer_roundtrip_and_deterministic() {
     std::fs::create_dir_all(&dir).unwrap();
     let p = dir.join("t.xlsx");
     write_table_xlsx(&p, &["a"], &[vec!["x".into()]]).unwrap();
-    let (lists, rej) = read_settlements(&p, &ReadOptions::default()).unwrap();
-    // header "a" is not list_id: one record without list_id
-    assert_eq!((lists.len(), rej.len()), (0, 1));
-    assert_eq!(rej[0].rule, rules::LIST_ID_MISSING);
+    // header "a" is not list_id: not a table of settlement lists
+    let e = read_settlements(&p, &ReadOptions::default()).unwrap_err();
+    assert!(matches!(e, IoError::NotATable(_)), "{e}");
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -397,9 +396,10 @@ fn rule_list_id_missing() {
         ["第 3 行 list_id=：清单流水号(list_id)为空", "第 4 行 list_id=：清单流水号(list_id)为空"]
     );
     assert!(rej.iter().all(|r| r.rule == rules::LIST_ID_MISSING && r.field == "list_id"));
-    // no list_id column at all: every record is rejected, none vanishes
-    let (lists, rej) = read_csv(b"sex\n1\n2\n");
-    assert_eq!((lists.len(), rej.len()), (0, 2));
+    // no list_id column at all: not a table of settlement lists, refused as a whole (issue 12)
+    let e = read_settlements_from_bytes(b"sex\n1\n2\n", Some(Format::Csv), &ReadOptions::default()).unwrap_err();
+    assert!(matches!(e, IoError::NotATable(_)));
+    assert_eq!(e.to_string(), "文件不是可导入的数据表：表头没有清单流水号(list_id/清单流水号/id)列，无法识别为结算清单表；表头前几列为：sex");
 }
 
 #[test]
@@ -532,7 +532,8 @@ fn interleaved_bad_and_good_rows_are_all_accounted_for() {
 fn parse_from_worker_threads() {
     let mut text = String::from("id,sex,age_years\n");
     for i in 0..1000 {
-        text.push_str(&format!("P{i},{},{}\n", 1 + i % 2, if i % 100 == 0 { "x".to_string() } else { i.to_string() }));
+        // ages 1..=119 (inside the 0–150 domain), "x" (unreadable) for every 100th
+        text.push_str(&format!("P{i},{},{}\n", 1 + i % 2, if i % 100 == 0 { "x".to_string() } else { (i % 120).to_string() }));
     }
     let mut rdr =
         RecordReader::from_reader(Box::new(std::io::Cursor::new(text.into_bytes())), None, &csv_opts()).unwrap();

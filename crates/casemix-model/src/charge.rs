@@ -58,7 +58,9 @@ impl ChargeItem {
     /// two-digit national code (`09`); `quantity` is an exact decimal of at most two places.
     pub fn set_column(&mut self, i: usize, s: &str) -> Result<(), String> {
         let t = s.trim();
-        let (key, zh) = CHARGE_COLUMNS[i];
+        let Some(&(key, zh)) = CHARGE_COLUMNS.get(i) else {
+            return Err(format!("第 {} 列不是费用明细的列", i + 1));
+        };
         match key {
             "list_id" => self.list_id = t.to_string(),
             "item_code" => self.item_code = t.to_string(),
@@ -73,21 +75,21 @@ impl ChargeItem {
             "amount" => {
                 self.amount = Fen::parse_yuan(t).map_err(|e| format!("{zh}({key})取值“{t}”{}", e.message_zh()))?
             }
-            _ => unreachable!("CHARGE_COLUMNS is closed"),
+            _ => {} // CHARGE_COLUMNS is closed: every key is matched above
         }
         Ok(())
     }
 
     /// Canonical text of column `i` (category as its fee key, e.g. `fee_western_drug`).
     pub fn column_text(&self, i: usize) -> String {
-        match CHARGE_COLUMNS[i].0 {
+        match CHARGE_COLUMNS.get(i).map_or("", |c| c.0) {
             "list_id" => self.list_id.clone(),
             "item_code" => self.item_code.clone(),
             "item_name" => self.item_name.clone(),
             "category" => self.category.key().to_string(),
             "quantity" => self.quantity.to_string(),
             "amount" => self.amount.to_string(),
-            _ => unreachable!("CHARGE_COLUMNS is closed"),
+            _ => String::new(),
         }
     }
 }

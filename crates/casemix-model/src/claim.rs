@@ -56,7 +56,9 @@ impl Claim {
     /// Sets column `i` of [`CLAIM_COLUMNS`] from text; errors are Chinese messages.
     pub fn set_column(&mut self, i: usize, s: &str) -> Result<(), String> {
         let t = s.trim();
-        let (key, zh) = CLAIM_COLUMNS[i];
+        let Some(&(key, zh)) = CLAIM_COLUMNS.get(i) else {
+            return Err(format!("第 {} 列不是门诊/药店结算的列", i + 1));
+        };
         let amount = |v: &str| {
             if v.is_empty() {
                 Ok(Fen::ZERO)
@@ -95,14 +97,14 @@ impl Claim {
             "fee_other" => self.fee_other = amount(t)?,
             "total_cost" => self.total_cost = amount(t)?,
             "fund_pay" => self.fund_pay = amount(t)?,
-            _ => unreachable!("CLAIM_COLUMNS is closed"),
+            _ => {} // CLAIM_COLUMNS is closed: every key is matched above
         }
         Ok(())
     }
 
     /// Canonical text of column `i`.
     pub fn column_text(&self, i: usize) -> String {
-        match CLAIM_COLUMNS[i].0 {
+        match CLAIM_COLUMNS.get(i).map_or("", |c| c.0) {
             "claim_id" => self.claim_id.clone(),
             "insured_id" => self.insured_id.clone(),
             "provider_code" => self.provider_code.clone(),
@@ -119,7 +121,7 @@ impl Claim {
             "fee_other" => self.fee_other.to_string(),
             "total_cost" => self.total_cost.to_string(),
             "fund_pay" => self.fund_pay.to_string(),
-            _ => unreachable!("CLAIM_COLUMNS is closed"),
+            _ => String::new(),
         }
     }
 

@@ -1,4 +1,18 @@
 //! Money as integer fen (分). Never floating point.
+//!
+//! ## Overflow
+//! The checked operations ([`Fen::checked_add`], [`Fen::checked_sub`], [`Fen::checked_mul`],
+//! [`Fen::checked_sum`], [`Fen::checked_from_yuan`]) return `None` instead of wrapping; use them
+//! wherever an amount is not yet known to be inside its domain.
+//!
+//! The operators (`+`, `-`, `Sum`) are kept for the arithmetic of the core crates, and they are
+//! safe because of one invariant: **every `Fen` reachable from input is inside its
+//! [`crate::FieldDomains`] bound**, which the importers enforce at parse (a list outside its
+//! domain is rejected, never returned) and the HTTP API enforces on JSON cases. The widest
+//! default bound is 10,000,000.00 yuan = 10⁹ fen per amount, so a sum of up to 10⁹ such amounts
+//! stays below 10¹⁸ < `i64::MAX` ≈ 9.22 × 10¹⁸ (test `domain_bound_keeps_sums_of_a_billion_lists_in_range`).
+//! A region settles far fewer than 10⁹ lists a year; anything not bounded by the domains (budgets
+//! typed by the bureau, products of rates) must use the checked operations.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -34,8 +48,58 @@ impl AmountError {
 impl Fen {
     pub const ZERO: Fen = Fen(0);
 
-    pub fn from_yuan(yuan: i64) -> Fen {
-        Fen(yuan * 100)
+    /// Whole yuan as fen, for constants (tests, defaults). Overflow (|yuan| > 92,233,720,368,547,758)
+    /// is a panic, at compile time in a `const`; amounts from input use [`Fen::checked_from_yuan`].
+    pub const fn from_yuan(yuan: i64) -> Fen {
+        match Fen::checked_from_yuan(yuan) {
+            Some(f) => f,
+            None => panic!("Fen::from_yuan: amount out of range"),
+        }
+    }
+
+    /// Whole yuan as fen; `None` when it does not fit in `i64` fen.
+    pub const fn checked_from_yuan(yuan: i64) -> Option<Fen> {
+        match yuan.checked_mul(100) {
+            Some(v) => Some(Fen(v)),
+            None => None,
+        }
+    }
+
+    /// `self + o`, `None` on overflow.
+    pub const fn checked_add(self, o: Fen) -> Option<Fen> {
+        match self.0.checked_add(o.0) {
+            Some(v) => Some(Fen(v)),
+            None => None,
+        }
+    }
+
+    /// `self - o`, `None` on overflow.
+    pub const fn checked_sub(self, o: Fen) -> Option<Fen> {
+        match self.0.checked_sub(o.0) {
+            Some(v) => Some(Fen(v)),
+            None => None,
+        }
+    }
+
+    /// `self × n`, `None` on overflow.
+    pub const fn checked_mul(self, n: i64) -> Option<Fen> {
+        match self.0.checked_mul(n) {
+            Some(v) => Some(Fen(v)),
+            None => None,
+        }
+    }
+
+    /// `-self`, `None` for `i64::MIN` fen.
+    pub const fn checked_neg(self) -> Option<Fen> {
+        match self.0.checked_neg() {
+            Some(v) => Some(Fen(v)),
+            None => None,
+        }
+    }
+
+    /// Σ of the amounts, `None` as soon as a partial sum overflows.
+    pub fn checked_sum<I: IntoIterator<Item = Fen>>(it: I) -> Option<Fen> {
+        it.into_iter().try_fold(Fen::ZERO, Fen::checked_add)
     }
 
     /// Parses a yuan amount with at most two decimals ("123", "123.4", "-0.05", "1,234.50").
@@ -45,10 +109,10 @@ impl Fen {
         if t.is_empty() {
             return Err(AmountError::Empty);
         }
-        let (neg, body) = match t.as_bytes()[0] {
-            b'-' => (true, &t[1..]),
-            b'+' => (false, &t[1..]),
-            _ => (false, t),
+        let (neg, body) = match (t.strip_prefix('-'), t.strip_prefix('+')) {
+            (Some(rest), _) => (true, rest),
+            (None, Some(rest)) => (false, rest),
+            (None, None) => (false, t),
         };
         let (int_part, frac_part) = match body.find('.') {
             Some(p) => (&body[..p], &body[p + 1..]),
@@ -79,7 +143,7 @@ impl Fen {
             }
             let d = (b - b'0') as i64;
             if i < 2 {
-                cents = cents * 10 + d;
+                cents = cents * 10 + d; // at most 99: two digits
             } else if d != 0 {
                 return Err(AmountError::TooManyDecimals);
             }
@@ -158,8 +222,13 @@ impl<'a> Sum<&'a Fen> for Fen {
 pub struct Centi(pub i64);
 
 impl Centi {
-    pub fn from_whole(n: i64) -> Centi {
-        Centi(n * 100)
+    /// Whole units, for constants and generated data (overflow beyond ±92 × 10¹⁵ units is a
+    /// panic, never a wrap); input text goes through [`Centi::parse`].
+    pub const fn from_whole(n: i64) -> Centi {
+        match n.checked_mul(100) {
+            Some(v) => Centi(v),
+            None => panic!("Centi::from_whole: value out of range"),
+        }
     }
     /// Same exact decimal reading as [`Fen::parse_yuan`].
     pub fn parse(s: &str) -> Result<Centi, AmountError> {
@@ -199,6 +268,47 @@ mod tests {
         assert_eq!(Fen::parse_yuan(""), Err(AmountError::Empty));
         assert_eq!(Fen::parse_yuan("."), Err(AmountError::NotANumber));
         assert_eq!(Fen::parse_yuan("99999999999999999999"), Err(AmountError::Overflow));
+    }
+
+    #[test]
+    fn checked_operations_refuse_overflow() {
+        let max = Fen(i64::MAX);
+        assert_eq!(max.checked_add(Fen(1)), None);
+        assert_eq!(Fen(i64::MIN).checked_sub(Fen(1)), None);
+        assert_eq!(Fen(12345).checked_add(Fen(55)), Some(Fen(12400)));
+        assert_eq!(Fen(100).checked_sub(Fen(250)), Some(Fen(-150)));
+        assert_eq!(Fen(250).checked_mul(-3), Some(Fen(-750)));
+        // i64::MAX = 9223372036854775807; ÷ 2 = 4611686018427387903 rem 1, so × 2 of one more overflows
+        assert_eq!(Fen(4_611_686_018_427_387_903).checked_mul(2), Some(Fen(9_223_372_036_854_775_806)));
+        assert_eq!(Fen(4_611_686_018_427_387_904).checked_mul(2), None);
+        assert_eq!(Fen(i64::MIN).checked_neg(), None);
+        assert_eq!(Fen::checked_from_yuan(92_233_720_368_547_758), Some(Fen(9_223_372_036_854_775_800)));
+        assert_eq!(Fen::checked_from_yuan(92_233_720_368_547_759), None);
+        assert_eq!(Fen::checked_from_yuan(-7), Some(Fen(-700)));
+        assert_eq!(Fen::checked_sum([Fen(1), Fen(2), Fen(3)]), Some(Fen(6)));
+        assert_eq!(Fen::checked_sum([max, Fen(1), Fen(-5)]), None, "an overflowing partial sum is refused");
+        assert_eq!(Fen::checked_sum(std::iter::empty()), Some(Fen::ZERO));
+        // the largest amount a list can carry: "92233720368547758.07" is exactly i64::MAX fen
+        assert_eq!(Fen::parse_yuan("92233720368547758.07"), Ok(max));
+        assert_eq!(Fen::parse_yuan("92233720368547758.08"), Err(AmountError::Overflow));
+        assert_eq!(Fen::parse_yuan("-92233720368547758.07"), Ok(Fen(-i64::MAX)));
+        assert_eq!(Fen::parse_yuan("+1.5"), Ok(Fen(150)));
+        assert_eq!(Fen::parse_yuan("-"), Err(AmountError::NotANumber));
+    }
+
+    #[test]
+    fn domain_bound_keeps_sums_of_a_billion_lists_in_range() {
+        // The widest default domain of an amount is 10,000,000.00 yuan = 1,000,000,000 fen
+        // (FieldDomains::default().list_amount.max). 10⁹ fen × 10⁹ lists = 10¹⁸ fen, and
+        // i64::MAX = 9,223,372,036,854,775,807 ≈ 9.22 × 10¹⁸, so the sum fits with room for 9×.
+        let d = crate::FieldDomains::default();
+        let widest = [d.list_amount.max, d.claim_amount.max, d.charge_amount.max].into_iter().max().unwrap();
+        assert_eq!(widest, Fen(1_000_000_000));
+        assert_eq!(widest.checked_mul(1_000_000_000), Some(Fen(1_000_000_000_000_000_000)));
+        assert!(widest.checked_mul(9_000_000_000).is_some());
+        assert!(widest.checked_mul(10_000_000_000).is_none(), "the bound is tight to a factor of ten");
+        // a list's 14 fees and 6 further amounts: 20 × 10⁹ fen per list, 10⁸ lists = 2 × 10¹⁸ fen
+        assert!(widest.checked_mul(20).and_then(|per_list| per_list.checked_mul(100_000_000)).is_some());
     }
 
     #[test]

@@ -434,8 +434,11 @@ impl SettlementList {
             F::PersonalPay => self.personal_pay = opt!(parse_amount(field, s)),
             F::PaymentMethod => self.payment_method = opt!(code(field).map(PaymentMethod::from_code)),
             fee => {
-                let i = Field::FEES.iter().position(|f| *f == fee).expect("every remaining field is a fee");
-                self.fees[i] = opt!(parse_amount(field, s));
+                // every remaining field is a fee (the registry is closed)
+                let v = opt!(parse_amount(field, s));
+                if let Some(slot) = Field::FEES.iter().position(|f| *f == fee).and_then(|i| self.fees.get_mut(i)) {
+                    *slot = v;
+                }
             }
         }
         Ok(())
@@ -494,10 +497,7 @@ impl SettlementList {
             F::AssistancePay => o(&self.assistance_pay),
             F::PersonalPay => o(&self.personal_pay),
             F::PaymentMethod => c(self.payment_method.map(|x| x.code())),
-            fee => {
-                let i = Field::FEES.iter().position(|f| *f == fee).expect("every remaining field is a fee");
-                o(&self.fees[i])
-            }
+            fee => Field::FEES.iter().position(|f| *f == fee).and_then(|i| self.fees.get(i)).map(o).unwrap_or_default(),
         }
     }
 }
