@@ -708,8 +708,21 @@ fn pct(a: usize, b: usize) -> String {
 
 /// The Chinese Markdown report (method, trimming counts, R², fallbacks, CMI).
 pub fn report_md(c: &Calibration, ctx: &ReportContext) -> String {
-    let cfg = &c.config;
     let mut s = String::new();
+    report_data(&mut s, c, ctx);
+    report_method(&mut s, c, ctx);
+    report_trim(&mut s, c);
+    report_r2(&mut s, c, ctx);
+    report_sources(&mut s, c);
+    report_cv(&mut s, c);
+    report_cmi(&mut s, c);
+    report_tiers(&mut s, ctx);
+    report_summary(&mut s, c);
+    s
+}
+
+/// Header and §1: the input and the yearly all-case figures.
+fn report_data(s: &mut String, c: &Calibration, ctx: &ReportContext) {
     let _ = writeln!(s, "# DRG 权重测算报告\n");
     let _ = writeln!(s, "分组方案：{} {}；目标年度（价格水平）：{}\n", ctx.scheme, ctx.scheme_title, c.target_year);
     let _ = writeln!(s, "## 1. 数据\n");
@@ -731,6 +744,11 @@ pub fn report_md(c: &Calibration, ctx: &ReportContext) -> String {
             y.factor.fixed6()
         );
     }
+}
+
+/// §2: the method and the rounding rules.
+fn report_method(s: &mut String, c: &Calibration, ctx: &ReportContext) {
+    let cfg = &c.config;
     let _ = writeln!(s, "\n## 2. 方法（payment.md §1）\n");
     let _ = writeln!(s, "1. 历史数据：{} 年的住院结算清单，用分组方案 {} 分组；只用“分组成功”的病例。", cfg.years.iter().map(|y| y.to_string()).collect::<Vec<_>>().join("、"), ctx.scheme);
     let _ = writeln!(s, "2. 价格调整：{}。", cfg.inflation.describe_zh());
@@ -748,6 +766,10 @@ pub fn report_md(c: &Calibration, ctx: &ReportContext) -> String {
     );
     let _ = writeln!(s, "7. 分组效能 R² = 1 − Σ(费用 − 组均值)² ÷ Σ(费用 − 总均值)²，费用为价格调整后的单病例费用，历史各年合并计算。");
     let _ = writeln!(s, "\n**计算与舍入规则**：金额以分为单位的整数累加，价格调整系数为精确分数，年度加权以精确有理数计算，裁剪以精确值判断；每个结果只在最后舍入一次（四舍五入，远离零）：例均费用保留到分；RW = DRG 费用 ÷ 全部病例费用，以未舍入的精确值相除后保留 4 位小数（因此可能与表中两个已舍入到分的金额之比在第 4 位小数上相差 0.0001）；基准点数 = RW × 100，精确保留 2 位小数；CMI = Σ RW ÷ 病例数，四舍五入保留 4 位小数。描述性统计量（标准差、变异系数、R²、平均住院日）以双精度浮点计算，仅用于描述，不直接参与付费。\n");
+}
+
+/// §3: cases removed by each trimming rule.
+fn report_trim(s: &mut String, c: &Calibration) {
     let _ = writeln!(s, "## 3. 裁剪\n");
     let _ = writeln!(s, "| 裁剪规则 | 剔除病例数 | 占比 |");
     let _ = writeln!(s, "|---|---|---|");
@@ -756,6 +778,11 @@ pub fn report_md(c: &Calibration, ctx: &ReportContext) -> String {
         let mark = if i == 0 { "（采用）" } else { "" };
         let _ = writeln!(s, "| {}{} | {} | {} |", tc.rule.describe_zh(), mark, tc.removed, pct(tc.removed, total));
     }
+}
+
+/// §4: R² of the schemes.
+fn report_r2(s: &mut String, c: &Calibration, ctx: &ReportContext) {
+    let total: usize = c.years.iter().map(|y| y.cases).sum();
     let _ = writeln!(s, "\n## 4. 分组效能 R²\n");
     let _ = writeln!(s, "| 方案 | 病例数 | 入组病例数 | 入组率 | 出现的组数 | R²（未裁剪） | R²（裁剪后） |");
     let _ = writeln!(s, "|---|---|---|---|---|---|---|");
@@ -776,6 +803,10 @@ pub fn report_md(c: &Calibration, ctx: &ReportContext) -> String {
             sc.r2_trimmed
         );
     }
+}
+
+/// §5: where the weights come from, and the thin DRGs.
+fn report_sources(s: &mut String, c: &Calibration) {
     let _ = writeln!(s, "\n## 5. 权重来源\n");
     let mut by_src: BTreeMap<WeightSource, usize> = BTreeMap::new();
     for d in &c.drgs {
@@ -804,6 +835,10 @@ pub fn report_md(c: &Calibration, ctx: &ReportContext) -> String {
             );
         }
     }
+}
+
+/// §6: the 20 DRGs of highest CV.
+fn report_cv(s: &mut String, c: &Calibration) {
     let _ = writeln!(s, "\n## 6. 变异系数最高的 20 个 DRG（测算权重者）\n");
     let mut v: Vec<&DrgWeight> = c.drgs.iter().filter(|d| d.source == WeightSource::Computed).collect();
     v.sort_by(|a, b| b.cost_cv.total_cmp(&a.cost_cv).then(a.drg.cmp(&b.drg)));
@@ -812,6 +847,11 @@ pub fn report_md(c: &Calibration, ctx: &ReportContext) -> String {
     for d in v.iter().take(20) {
         let _ = writeln!(s, "| {} | {} | {} | {} | {:.4} | {} |", d.drg, d.name, d.cases, opt_fen(d.cost_mean), d.cost_cv, d.rw.map(|r| r.to_string()).unwrap_or_default());
     }
+}
+
+/// §7: CMI per hospital and year.
+fn report_cmi(s: &mut String, c: &Calibration) {
+    let cfg = &c.config;
     let _ = writeln!(s, "\n## 7. 各医疗机构 CMI（payment.md §5：CMI = Σ RW ÷ 病例数）\n");
     let mut hosp: BTreeMap<&str, BTreeMap<i32, &HospitalCmi>> = BTreeMap::new();
     for h in &c.cmi {
@@ -837,6 +877,10 @@ pub fn report_md(c: &Calibration, ctx: &ReportContext) -> String {
         }
         let _ = writeln!(s);
     }
+}
+
+/// §8: tier-level calibrations.
+fn report_tiers(s: &mut String, ctx: &ReportContext) {
     if !ctx.tiers.is_empty() {
         let _ = writeln!(s, "\n## 8. 分级别测算（tier-level）\n");
         let _ = writeln!(s, "| 级别 | 病例数 | 全部病例费用(元) | 测算 DRG 数 | R²（裁剪后） |");
@@ -847,11 +891,15 @@ pub fn report_md(c: &Calibration, ctx: &ReportContext) -> String {
             let _ = writeln!(s, "| {t} | {n} | {} | {k} | {:.4} |", tc.all_cost, tc.r2_trimmed);
         }
     }
+}
+
+/// Summary.
+fn report_summary(s: &mut String, c: &Calibration) {
+    let no_data = c.drgs.iter().filter(|d| d.source == WeightSource::NoData).count();
     let computed = c.drgs.iter().filter(|d| d.source == WeightSource::Computed).count();
     let _ = writeln!(s, "\n## 小结\n");
-    let _ = writeln!(s, "- 方案 DRG 数：{}；以本地历史测算权重的 DRG：{}；采用替代值：{}；无数据：{}。", c.drgs.len(), computed, c.drgs.iter().filter(|d| matches!(d.source, WeightSource::AdrgFallback | WeightSource::Expert | WeightSource::LowVolume)).count(), by_src.get(&WeightSource::NoData).copied().unwrap_or(0));
+    let _ = writeln!(s, "- 方案 DRG 数：{}；以本地历史测算权重的 DRG：{}；采用替代值：{}；无数据：{}。", c.drgs.len(), computed, c.drgs.iter().filter(|d| matches!(d.source, WeightSource::AdrgFallback | WeightSource::Expert | WeightSource::LowVolume)).count(), no_data);
     let _ = writeln!(s, "- R²：未裁剪 {:.4}，裁剪后 {:.4}。", c.r2_untrimmed, c.r2_trimmed);
-    s
 }
 
 /// Tier-level weights (`weights_tier.csv`): `tier,drg,cases,kept,cost_mean,rw,points,source`.
