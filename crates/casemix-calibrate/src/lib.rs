@@ -104,6 +104,7 @@ impl CalibConfig {
         if self.year_weights.iter().all(|&w| w == 0) {
             return Err("年度权重不能全为 0".into());
         }
+        self.trim.validate()?;
         let mut s = self.years.clone();
         s.sort();
         s.dedup();

@@ -440,6 +440,20 @@ pub struct DipAssignment {
 }
 
 impl DipAssignment {
+    /// Not grouped (未入组), with the reason.
+    fn failed(message: String, trace: Vec<String>) -> DipAssignment {
+        DipAssignment {
+            entry: None,
+            dip_code: String::new(),
+            kind: None,
+            name: String::new(),
+            score: None,
+            aux_level: String::new(),
+            aux_factor: Dec4::ONE,
+            message,
+            trace,
+        }
+    }
     pub fn is_grouped(&self) -> bool {
         self.entry.is_some()
     }
@@ -955,62 +969,53 @@ impl Catalogue {
     /// then the comprehensive 病种), with the auxiliary adjustment and a Chinese trace.
     pub fn assign(&self, c: &DipCase<'_>) -> DipAssignment {
         let mut trace = Vec::new();
-        let fail = |msg: String, trace: Vec<String>| DipAssignment {
-            entry: None,
-            dip_code: String::new(),
-            kind: None,
-            name: String::new(),
-            score: None,
-            aux_level: String::new(),
-            aux_factor: Dec4::ONE,
-            message: msg,
-            trace,
-        };
         let key = match self.key(c.diagnoses, c.procedures) {
             Ok(k) => k,
             Err(e) => {
                 trace.push(e.clone());
-                return fail(e, trace);
+                return DipAssignment::failed(e, trace);
             }
         };
-        if T_ON {
-            let types: Vec<String> = c
-                .procedures
-                .iter()
-                .filter(|p| !p.trim().is_empty())
-                .map(|p| format!("{}({})", p.trim(), self.classify(p.trim()).label_zh()))
-                .collect();
-            trace.push(format!(
-                "主要诊断 {} → 亚目 {}，类目 {}；手术操作：{}；治疗方式：{}",
-                c.diagnoses[0].trim(),
-                key.dx_key,
-                key.category,
-                if types.is_empty() { "无".to_string() } else { types.join("、") },
-                key.treat.label_zh()
-            ));
+        trace.push(self.key_line(c, &key));
+        match self.find(&key, c.cost, Some(&mut trace)) {
+            Ok(i) => self.assigned(i, c, trace),
+            Err(m) => DipAssignment::failed(m, trace),
         }
-        let i = match self.find(&key, c.cost, Some(&mut trace)) {
-            Ok(i) => i,
-            Err(m) => return fail(m, trace),
+    }
+
+    /// The trace line of a case's combination key.
+    fn key_line(&self, c: &DipCase<'_>, key: &CaseKey) -> String {
+        let types: Vec<String> = c
+            .procedures
+            .iter()
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| format!("{}({})", p.trim(), self.classify(p.trim()).label_zh()))
+            .collect();
+        format!(
+            "主要诊断 {} → 亚目 {}，类目 {}；手术操作：{}；治疗方式：{}",
+            c.diagnoses.first().map(|d| d.trim()).unwrap_or(""),
+            key.dx_key,
+            key.category,
+            if types.is_empty() { "无".to_string() } else { types.join("、") },
+            key.treat.label_zh()
+        )
+    }
+
+    /// The assignment of a case to entry `i`, with its auxiliary adjustment.
+    fn assigned(&self, i: usize, c: &DipCase<'_>, mut trace: Vec<String>) -> DipAssignment {
+        let Some(e) = self.data.entries.get(i) else {
+            return DipAssignment::failed(format!("目录中无第 {i} 个病种"), trace);
         };
-        let e = &self.data.entries[i];
         let cfg = &self.data.config;
         let sev = cfg.severity.level_with(c.diagnoses.get(1..).unwrap_or(&[]), c.leaving_type, &|d| self.sev_w.get(d).copied());
         let age = age_band(&cfg.age_bands, c.age_years, c.age_days);
         let sf = e.severity.iter().find(|l| l.level == sev && l.active).map(|l| l.factor).unwrap_or(Dec4::ONE);
         let af = age.and_then(|a| e.age.iter().find(|l| l.level == a && l.active)).map(|l| l.factor).unwrap_or(Dec4::ONE);
         let Some(factor) = sf.checked_mul(af) else {
-            return fail(format!("辅助目录调整系数 {sf} × {af} 超出范围"), trace);
+            return DipAssignment::failed(format!("辅助目录调整系数 {sf} × {af} 超出范围"), trace);
         };
-        let aux_level = format!("S{}/A{}", sev, age.map(|a| (a + 1).to_string()).unwrap_or_else(|| "-".into()));
-        trace.push(format!(
-            "辅助目录：疾病严重程度 {} 级（系数 {}），年龄段 {}（系数 {}）→ 调整系数 {}",
-            sev,
-            sf,
-            age.map(|a| cfg.age_bands[a as usize].label.clone()).unwrap_or_else(|| "未知".into()),
-            af,
-            factor
-        ));
+        let band = age.and_then(|a| cfg.age_bands.get(a as usize)).map(|b| b.label.clone()).unwrap_or_else(|| "未知".into());
+        trace.push(format!("辅助目录：疾病严重程度 {sev} 级（系数 {sf}），年龄段 {band}（系数 {af}）→ 调整系数 {factor}"));
         trace.push(format!("{} {} {}，分值 {}", e.kind.label_zh(), e.code, e.name, e.score));
         DipAssignment {
             entry: Some(i),
@@ -1018,7 +1023,7 @@ impl Catalogue {
             kind: Some(e.kind),
             name: e.name.clone(),
             score: Some(e.score),
-            aux_level,
+            aux_level: format!("S{}/A{}", sev, age.map(|a| (a + 1).to_string()).unwrap_or_else(|| "-".into())),
             aux_factor: factor,
             message: String::new(),
             trace,
@@ -1070,101 +1075,126 @@ impl Catalogue {
 
     /// The Chinese Markdown report: counts, coverage, 入组率, R², CV per 病种, method.
     pub fn report_md(&self, input_notes: &[String]) -> String {
-        let d = &self.data;
-        let sm = &d.summary;
-        let cfg = &d.config;
         let mut s = String::new();
-        let count = |k: DipKind| d.entries.iter().filter(|e| e.kind == k).count();
-        let pct = |a: usize, b: usize| if b == 0 { "—".to_string() } else { format!("{:.2}%", a as f64 * 100.0 / b as f64) };
-        let _ = writeln!(s, "# DIP 病种目录库测算报告\n");
-        let _ = writeln!(s, "## 1. 数据\n");
-        for n in input_notes {
-            let _ = writeln!(s, "- {n}");
-        }
-        let _ = writeln!(s, "- 输入病例 {}；不在历史年度内 {}；无法形成组合而剔除 {}；纳入目录测算 {}。", sm.cases_in, sm.outside_years, sm.excluded.values().sum::<usize>(), sm.catalogued);
-        for (r, n) in &sm.excluded {
-            let _ = writeln!(s, "  - {r}：{n}");
-        }
-        let _ = writeln!(s, "\n| 年度 | 年度权重 | 病例数 | 例均费用(元) | 价格调整系数 |");
-        let _ = writeln!(s, "|---|---|---|---|---|");
-        for y in &sm.years {
-            let _ = writeln!(s, "| {} | {} | {} | {} | {} |", y.year, y.weight, y.cases, y.mean, y.factor.fixed6());
-        }
-        let _ = writeln!(s, "\n## 2. 方法（dip.md §1–§2）\n");
-        let _ = writeln!(s, "1. 组合：主要诊断取 ICD-10 亚目（前 4 位，如 K35.8）；手术操作保留“手术”与“治疗性操作”，仅当无此二类时保留“诊断性操作”，去重并排序后组合；无手术操作为“保守治疗”。");
-        let _ = writeln!(
-            s,
-            "2. 手术操作分类：在分组方案手术室手术表（or_procedures，{} 个编码）中者为“手术”；其余按 ICD-9-CM-3 章节，{} 章为“诊断性操作”（87–88 影像、89–91 诊断性检查），其他为“治疗性操作”。该规则可配置。",
-            d.or_codes.len(),
-            cfg.proc_rule.diagnostic_chapters.iter().map(|r| format!("{}–{}", r.first, r.last)).collect::<Vec<_>>().join("、")
-        );
-        let _ = writeln!(s, "3. 核心病种：历史期内病例数 ≥ {}（临界值）的组合；其余病例按诊断类目（前 3 位）与治疗方式（相关手术 / 治疗性操作 / 诊断性操作 / 保守治疗）聚合为综合病种；基层病种取自政策目录，各级医院同一分值。", cfg.core_threshold);
-        let _ = writeln!(
-            s,
-            "4. 分值：病种费用 = Σ 年度权重 × 当年例均费用 × 价格调整系数 ÷ Σ 年度权重（权重 {}，由远及近）；{}；裁剪：{}。分值 = 病种费用 ÷ 全部病例费用（{} 元）× {}。",
-            cfg.year_weights.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(":"),
-            cfg.inflation.describe_zh(),
-            cfg.trim.describe_zh(),
-            d.all_cost,
-            cfg.score_base
-        );
-        let _ = writeln!(
-            s,
-            "5. 辅助目录：疾病严重程度按次要诊断合并症指数分级（分段起点 {}{}），死亡病例单列一级；年龄段 {}。病种病例数 ≥ {}、变异系数 ≥ {} 且该级病例数 ≥ {} 时，该级调整系数 = 该级例均费用 ÷ 病种例均费用（历史各年价格调整后合并），否则为 1；病例的调整系数 = 严重程度系数 × 年龄系数。",
-            cfg.severity.band_starts.iter().map(|b| b.to_string()).collect::<Vec<_>>().join("/"),
-            if cfg.severity.weights.is_empty() { "；每个不同的次要诊断计 1 分".to_string() } else { format!("；{} 个次要诊断编码有权重（MCC、CC），其余计 {} 分", cfg.severity.weights.len(), cfg.severity.default_weight) },
-            cfg.age_bands.iter().map(|b| b.label.clone()).collect::<Vec<_>>().join(" / "),
-            cfg.aux_min_group_cases,
-            cfg.aux_min_cv,
-            cfg.aux_min_level_cases
-        );
-        let _ = writeln!(s, "6. 新病例入组：先完全匹配核心/基层病种；否则在同一亚目的核心病种中取手术操作被本病例包含且匹配最多者（并列取次均费用最接近、再取分值较高者）；否则入所属类目与治疗方式的综合病种；仍无则“未入组”（新增病种，需专家评议）。");
-        let _ = writeln!(s, "\n**计算与舍入规则**：金额以分为单位的整数累加，价格调整系数为精确分数，年度加权以精确有理数计算，裁剪以精确值判断；每个结果只在最后舍入一次（四舍五入，远离零）：例均费用保留到分；分值 = 病种费用 × {} ÷ 全部病例费用，以未舍入的精确值计算后保留 4 位小数；辅助系数 = 该级例均 ÷ 病种例均（精确值）保留 4 位小数。CV、R² 以双精度浮点计算，仅作描述。\n", cfg.score_base);
-        let _ = writeln!(s, "## 3. 目录规模\n");
-        let _ = writeln!(s, "| 类别 | 病种数 | 历史病例数 | 占比 |");
-        let _ = writeln!(s, "|---|---|---|---|");
-        let _ = writeln!(s, "| 核心病种 | {} | {} | {} |", count(DipKind::Core), sm.core_cases, pct(sm.core_cases, sm.catalogued));
-        let _ = writeln!(s, "| 基层病种 | {} | {} | {} |", count(DipKind::Basic), sm.basic_cases, pct(sm.basic_cases, sm.catalogued));
-        let _ = writeln!(s, "| 综合病种 | {} | {} | {} |", count(DipKind::Comprehensive), sm.comprehensive_cases, pct(sm.comprehensive_cases, sm.catalogued));
-        let _ = writeln!(s, "| 合计 | {} | {} | 100% |", d.entries.len(), sm.catalogued);
-        let cov = sm.core_cases + sm.basic_cases;
-        let _ = writeln!(
-            s,
-            "\n- 不同组合数：{}。核心（含基层）病种覆盖病例 {}，{}（规范要求 > 85%）。",
-            sm.combinations,
-            pct(cov, sm.catalogued),
-            if sm.catalogued > 0 && cov as f64 / sm.catalogued as f64 > 0.85 { "满足" } else { "未满足，可考虑降低临界值" }
-        );
-        if !sm.basic_missing.is_empty() {
-            let _ = writeln!(s, "- 基层病种目录中 {} 个组合在历史数据中无病例，未列入目录：{}", sm.basic_missing.len(), sm.basic_missing.iter().map(|b| format!("{}｜{}", b.dx_key, b.proc_key)).collect::<Vec<_>>().join("，"));
-        }
-        let _ = writeln!(s, "\n## 4. 入组率与分组效能\n");
-        let _ = writeln!(s, "- 历史病例入组率（按新病例入组规则重新入组）：{} / {} = {}。", sm.history_grouped, sm.history_total, pct(sm.history_grouped, sm.history_total));
-        let _ = writeln!(s, "- R²（价格调整后费用，组 = 病种）：未裁剪 {:.4}，裁剪后 {:.4}；以“病种例均 × 辅助目录系数”为预测值时 {:.4}。", sm.r2_untrimmed, sm.r2_trimmed, sm.r2_aux);
-        let _ = writeln!(s, "\n## 5. 病种费用变异系数（CV）\n");
-        for kind in [DipKind::Core, DipKind::Basic, DipKind::Comprehensive] {
-            let mut cvs: Vec<f64> = d.entries.iter().filter(|e| e.kind == kind && e.kept >= 2).map(|e| e.cost_cv).collect();
-            if cvs.is_empty() {
-                continue;
-            }
-            cvs.sort_by(|a, b| a.total_cmp(b));
-            let q = |p: f64| cvs[((cvs.len() - 1) as f64 * p).round() as usize];
-            let over = cvs.iter().filter(|&&c| c > 1.0).count();
-            let _ = writeln!(s, "- {}：中位数 {:.4}，P90 {:.4}，最大 {:.4}；CV > 1 的病种 {} 个。", kind.label_zh(), q(0.5), q(0.9), q(1.0), over);
-        }
-        let _ = writeln!(s, "\n变异系数最高的 20 个病种（病例数 ≥ {}）：\n", cfg.core_threshold);
-        let mut v: Vec<&DipEntry> = d.entries.iter().filter(|e| e.kept >= cfg.core_threshold).collect();
-        v.sort_by(|a, b| b.cost_cv.total_cmp(&a.cost_cv).then(a.code.cmp(&b.code)));
-        let _ = writeln!(s, "| 病种 | 类别 | 名称 | 病例数 | 例均费用(元) | CV | 分值 |");
-        let _ = writeln!(s, "|---|---|---|---|---|---|---|");
-        for e in v.iter().take(20) {
-            let _ = writeln!(s, "| {} | {} | {} | {} | {} | {:.4} | {} |", e.code, e.kind.label_zh(), e.name, e.cases, e.cost_mean, e.cost_cv, e.score);
-        }
-        let _ = writeln!(s, "\n每个病种的 CV 见 catalogue.csv 的 cost_cv 列；辅助目录见 aux_severity.csv、aux_age.csv。");
+        report_data(&mut s, &self.data, input_notes);
+        report_method(&mut s, &self.data);
+        report_size(&mut s, &self.data);
+        report_grouping(&mut s, &self.data);
+        report_cv(&mut s, &self.data);
         s
     }
 }
 
-/// Trace lines are always collected by [`Catalogue::assign`] (cheap); kept as a constant to make
-/// the choice explicit.
-const T_ON: bool = true;
+
+/// Header and §1: the input and the history years.
+fn report_data(s: &mut String, d: &CatalogueData, input_notes: &[String]) {
+    let sm = &d.summary;
+    let _ = writeln!(s, "# DIP 病种目录库测算报告\n");
+    let _ = writeln!(s, "## 1. 数据\n");
+    for n in input_notes {
+        let _ = writeln!(s, "- {n}");
+    }
+    let _ = writeln!(s, "- 输入病例 {}；不在历史年度内 {}；无法形成组合而剔除 {}；纳入目录测算 {}。", sm.cases_in, sm.outside_years, sm.excluded.values().sum::<usize>(), sm.catalogued);
+    for (r, n) in &sm.excluded {
+        let _ = writeln!(s, "  - {r}：{n}");
+    }
+    let _ = writeln!(s, "\n| 年度 | 年度权重 | 病例数 | 例均费用(元) | 价格调整系数 |");
+    let _ = writeln!(s, "|---|---|---|---|---|");
+    for y in &sm.years {
+        let _ = writeln!(s, "| {} | {} | {} | {} | {} |", y.year, y.weight, y.cases, y.mean, y.factor.fixed6());
+    }
+}
+
+/// §2: the method and the rounding rules.
+fn report_method(s: &mut String, d: &CatalogueData) {
+    let cfg = &d.config;
+    let _ = writeln!(s, "\n## 2. 方法（dip.md §1–§2）\n");
+    let _ = writeln!(s, "1. 组合：主要诊断取 ICD-10 亚目（前 4 位，如 K35.8）；手术操作保留“手术”与“治疗性操作”，仅当无此二类时保留“诊断性操作”，去重并排序后组合；无手术操作为“保守治疗”。");
+    let _ = writeln!(
+        s,
+        "2. 手术操作分类：在分组方案手术室手术表（or_procedures，{} 个编码）中者为“手术”；其余按 ICD-9-CM-3 章节，{} 章为“诊断性操作”（87–88 影像、89–91 诊断性检查），其他为“治疗性操作”。该规则可配置。",
+        d.or_codes.len(),
+        cfg.proc_rule.diagnostic_chapters.iter().map(|r| format!("{}–{}", r.first, r.last)).collect::<Vec<_>>().join("、")
+    );
+    let _ = writeln!(s, "3. 核心病种：历史期内病例数 ≥ {}（临界值）的组合；其余病例按诊断类目（前 3 位）与治疗方式（相关手术 / 治疗性操作 / 诊断性操作 / 保守治疗）聚合为综合病种；基层病种取自政策目录，各级医院同一分值。", cfg.core_threshold);
+    let _ = writeln!(
+        s,
+        "4. 分值：病种费用 = Σ 年度权重 × 当年例均费用 × 价格调整系数 ÷ Σ 年度权重（权重 {}，由远及近）；{}；裁剪：{}。分值 = 病种费用 ÷ 全部病例费用（{} 元）× {}。",
+        cfg.year_weights.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(":"),
+        cfg.inflation.describe_zh(),
+        cfg.trim.describe_zh(),
+        d.all_cost,
+        cfg.score_base
+    );
+    let _ = writeln!(
+        s,
+        "5. 辅助目录：疾病严重程度按次要诊断合并症指数分级（分段起点 {}{}），死亡病例单列一级；年龄段 {}。病种病例数 ≥ {}、变异系数 ≥ {} 且该级病例数 ≥ {} 时，该级调整系数 = 该级例均费用 ÷ 病种例均费用（历史各年价格调整后合并），否则为 1；病例的调整系数 = 严重程度系数 × 年龄系数。",
+        cfg.severity.band_starts.iter().map(|b| b.to_string()).collect::<Vec<_>>().join("/"),
+        if cfg.severity.weights.is_empty() { "；每个不同的次要诊断计 1 分".to_string() } else { format!("；{} 个次要诊断编码有权重（MCC、CC），其余计 {} 分", cfg.severity.weights.len(), cfg.severity.default_weight) },
+        cfg.age_bands.iter().map(|b| b.label.clone()).collect::<Vec<_>>().join(" / "),
+        cfg.aux_min_group_cases,
+        cfg.aux_min_cv,
+        cfg.aux_min_level_cases
+    );
+    let _ = writeln!(s, "6. 新病例入组：先完全匹配核心/基层病种；否则在同一亚目的核心病种中取手术操作被本病例包含且匹配最多者（并列取次均费用最接近、再取分值较高者）；否则入所属类目与治疗方式的综合病种；仍无则“未入组”（新增病种，需专家评议）。");
+    let _ = writeln!(s, "\n**计算与舍入规则**：金额以分为单位的整数累加，价格调整系数为精确分数，年度加权以精确有理数计算，裁剪以精确值判断；每个结果只在最后舍入一次（四舍五入，远离零）：例均费用保留到分；分值 = 病种费用 × {} ÷ 全部病例费用，以未舍入的精确值计算后保留 4 位小数；辅助系数 = 该级例均 ÷ 病种例均（精确值）保留 4 位小数。CV、R² 以双精度浮点计算，仅作描述。\n", cfg.score_base);
+}
+
+/// §3: the catalogue size and the core coverage.
+fn report_size(s: &mut String, d: &CatalogueData) {
+    let sm = &d.summary;
+    let count = |k: DipKind| d.entries.iter().filter(|e| e.kind == k).count();
+    let pct = |a: usize, b: usize| if b == 0 { "—".to_string() } else { format!("{:.2}%", a as f64 * 100.0 / b as f64) };
+    let _ = writeln!(s, "## 3. 目录规模\n");
+    let _ = writeln!(s, "| 类别 | 病种数 | 历史病例数 | 占比 |");
+    let _ = writeln!(s, "|---|---|---|---|");
+    let _ = writeln!(s, "| 核心病种 | {} | {} | {} |", count(DipKind::Core), sm.core_cases, pct(sm.core_cases, sm.catalogued));
+    let _ = writeln!(s, "| 基层病种 | {} | {} | {} |", count(DipKind::Basic), sm.basic_cases, pct(sm.basic_cases, sm.catalogued));
+    let _ = writeln!(s, "| 综合病种 | {} | {} | {} |", count(DipKind::Comprehensive), sm.comprehensive_cases, pct(sm.comprehensive_cases, sm.catalogued));
+    let _ = writeln!(s, "| 合计 | {} | {} | 100% |", d.entries.len(), sm.catalogued);
+    let cov = sm.core_cases + sm.basic_cases;
+    let _ = writeln!(
+        s,
+        "\n- 不同组合数：{}。核心（含基层）病种覆盖病例 {}，{}（规范要求 > 85%）。",
+        sm.combinations,
+        pct(cov, sm.catalogued),
+        if sm.catalogued > 0 && cov as f64 / sm.catalogued as f64 > 0.85 { "满足" } else { "未满足，可考虑降低临界值" }
+    );
+    if !sm.basic_missing.is_empty() {
+        let _ = writeln!(s, "- 基层病种目录中 {} 个组合在历史数据中无病例，未列入目录：{}", sm.basic_missing.len(), sm.basic_missing.iter().map(|b| format!("{}｜{}", b.dx_key, b.proc_key)).collect::<Vec<_>>().join("，"));
+    }
+}
+
+/// §4: 入组率 and R².
+fn report_grouping(s: &mut String, d: &CatalogueData) {
+    let sm = &d.summary;
+    let pct = |a: usize, b: usize| if b == 0 { "—".to_string() } else { format!("{:.2}%", a as f64 * 100.0 / b as f64) };
+    let _ = writeln!(s, "\n## 4. 入组率与分组效能\n");
+    let _ = writeln!(s, "- 历史病例入组率（按新病例入组规则重新入组）：{} / {} = {}。", sm.history_grouped, sm.history_total, pct(sm.history_grouped, sm.history_total));
+    let _ = writeln!(s, "- R²（价格调整后费用，组 = 病种）：未裁剪 {:.4}，裁剪后 {:.4}；以“病种例均 × 辅助目录系数”为预测值时 {:.4}。", sm.r2_untrimmed, sm.r2_trimmed, sm.r2_aux);
+}
+
+/// §5: CV per 病种 kind and the 20 病种 of highest CV.
+fn report_cv(s: &mut String, d: &CatalogueData) {
+    let cfg = &d.config;
+    let _ = writeln!(s, "\n## 5. 病种费用变异系数（CV）\n");
+    for kind in [DipKind::Core, DipKind::Basic, DipKind::Comprehensive] {
+        let mut cvs: Vec<f64> = d.entries.iter().filter(|e| e.kind == kind && e.kept >= 2).map(|e| e.cost_cv).collect();
+        if cvs.is_empty() {
+            continue;
+        }
+        cvs.sort_by(|a, b| a.total_cmp(b));
+        let q = |p: f64| cvs[((cvs.len() - 1) as f64 * p).round() as usize];
+        let over = cvs.iter().filter(|&&c| c > 1.0).count();
+        let _ = writeln!(s, "- {}：中位数 {:.4}，P90 {:.4}，最大 {:.4}；CV > 1 的病种 {} 个。", kind.label_zh(), q(0.5), q(0.9), q(1.0), over);
+    }
+    let _ = writeln!(s, "\n变异系数最高的 20 个病种（病例数 ≥ {}）：\n", cfg.core_threshold);
+    let mut v: Vec<&DipEntry> = d.entries.iter().filter(|e| e.kept >= cfg.core_threshold).collect();
+    v.sort_by(|a, b| b.cost_cv.total_cmp(&a.cost_cv).then(a.code.cmp(&b.code)));
+    let _ = writeln!(s, "| 病种 | 类别 | 名称 | 病例数 | 例均费用(元) | CV | 分值 |");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|");
+    for e in v.iter().take(20) {
+        let _ = writeln!(s, "| {} | {} | {} | {} | {} | {:.4} | {} |", e.code, e.kind.label_zh(), e.name, e.cases, e.cost_mean, e.cost_cv, e.score);
+    }
+    let _ = writeln!(s, "\n每个病种的 CV 见 catalogue.csv 的 cost_cv 列；辅助目录见 aux_severity.csv、aux_age.csv。");
+}
