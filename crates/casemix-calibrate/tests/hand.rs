@@ -57,14 +57,16 @@ fn weights_by_hand() {
     let c = calibrate(&cs, &scheme(), &expert, &cfg).unwrap();
 
     // factors
-    assert!((c.years[0].factor - 1.2).abs() < 1e-12);
-    assert!((c.years[1].factor - 12.0 / 11.0).abs() < 1e-12);
-    assert_eq!(c.years[2].factor, 1.0);
+    let f: Vec<(i128, i128)> = c.years.iter().map(|y| (y.factor.num(), y.factor.den())).collect();
+    assert_eq!(f, vec![(6, 5), (12, 11), (1, 1)]);
+    assert_eq!(c.years[1].factor.fixed6(), "1.090909");
+    // untrimmed year means 2000, 2200, 2400 yuan; kept 2024 mean 24000/14 = 1714.2857 → 1714.29
+    assert_eq!((c.years[0].mean_raw, c.years[2].mean_raw, c.years[2].mean_kept), (Fen(200_000), Fen(240_000), Fen(171_429)));
     // All-case kept means: 2022 2000 → ×1.2 = 2400; 2023 2200 → ×12/11 = 2400;
     // 2024 (12000 + 7200 + 4800)/14 = 1714.2857 → ×1.
     // Weighted (1·2400 + 2·2400 + 7·24000/14)/10 = (7200 + 12000)/10 = 1920.00 yuan.
     assert_eq!(c.all_cost, Fen(192_000));
-    assert_eq!(c.trim_removed[0].1, 1);
+    assert_eq!(c.trim_removed[0].removed, 1);
     assert_eq!(c.years[2].kept, 14);
 
     let d = |code: &str| c.drgs.iter().find(|d| d.drg == code).unwrap();
@@ -152,8 +154,8 @@ fn percentile_and_iqr_trimming_counts() {
     // Every rule removes only the 12000 outlier: P97.5 of AA11-2024 = 1200 + 0.75 × 10800 = 9300;
     // IQR fences = 1200 ± 0.
     assert_eq!(c.trim_removed.len(), 3);
-    for (_, n) in &c.trim_removed {
-        assert_eq!(*n, 1);
+    for t in &c.trim_removed {
+        assert_eq!(t.removed, 1);
     }
     assert!(CalibConfig { years: vec![2024], year_weights: vec![1, 2], ..CalibConfig::default() }.validate().is_err());
 }

@@ -12,13 +12,16 @@
 //! Pure: the caller passes slim [`DipCase`]s, the operating-room procedure list (for 手术) and
 //! optional code names; nothing is read from disk.
 //!
-//! Rounding: a mean cost is rounded half away from zero to the fen; score = mean (fen) × base ÷
-//! all-case mean (fen), exact in integers, rounded half away from zero to 4 decimals; an auxiliary
-//! factor = level mean (fen) ÷ 病种 mean (fen), 4 decimals; a case's combined factor = severity
-//! factor × age factor, rounded to 4 decimals.
+//! Exact arithmetic (as `casemix_calibrate::stats`): fen sums and counts are integers, price
+//! factors exact fractions, year weighting exact rationals, trimming decided on exact values. Each
+//! output is rounded once, half away from zero: a mean cost to the fen; score = exact 病种 cost ×
+//! base ÷ exact all-case cost, 4 decimals; an auxiliary factor = exact level mean ÷ exact 病种
+//! mean (both pooled over the years, price-adjusted), 4 decimals; a case's combined factor =
+//! severity factor × age factor, rounded to 4 decimals.
 
-use casemix_calibrate::stats::{self, csv_cell, ratio_1e4, round_fen, year_weighted, Dec4};
-pub use casemix_calibrate::{Inflation, TrimRule};
+use casemix_calibrate::stats::{self, csv_cell, ratio_dec4, round_fen, year_weighted_mean, BigRational, CostSum, Dec4, YearCost};
+pub use casemix_calibrate::{Inflation, PriceFactor, PriceIndex, TrimRule};
+use num_traits::{Signed, ToPrimitive, Zero};
 use casemix_model::Fen;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
@@ -123,13 +126,40 @@ impl DipKind {
 /// configurable).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcRule {
-    pub diagnostic_chapters: Vec<(u32, u32)>,
+    pub diagnostic_chapters: Vec<ChapterRange>,
+}
+
+/// An inclusive range of ICD-9-CM-3 chapters, e.g. 87–91.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChapterRange {
+    pub first: u32,
+    pub last: u32,
 }
 
 impl Default for ProcRule {
     fn default() -> Self {
-        ProcRule { diagnostic_chapters: vec![(87, 91)] }
+        ProcRule { diagnostic_chapters: vec![ChapterRange { first: 87, last: 91 }] }
     }
+}
+
+/// A combination key as text: ICD-10 亚目 × kept procedures joined by `+` (empty = 保守治疗);
+/// an entry of the 基层病种 policy list.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ComboKey {
+    pub dx_key: String,
+    pub proc_key: String,
+}
+
+/// One history year of the catalogue's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DipYear {
+    pub year: i32,
+    pub weight: u32,
+    pub cases: usize,
+    /// Untrimmed mean cost at the year's prices (exact, rounded half away from zero to the fen).
+    pub mean: Fen,
+    /// Price factor to the target year (exact fraction).
+    pub factor: PriceFactor,
 }
 
 /// Disease-severity levels (dip.md §1 auxiliary catalogue; spec-notes §2.6: CCI-style bands
@@ -351,8 +381,7 @@ pub struct BuildSummary {
     pub comprehensive_cases: usize,
     /// Distinct combinations seen.
     pub combinations: usize,
-    /// (year, weight, cases, untrimmed mean fen, factor)
-    pub years: Vec<(i32, u32, usize, f64, f64)>,
+    pub years: Vec<DipYear>,
     pub r2_untrimmed: f64,
     pub r2_trimmed: f64,
     /// R² of the kept cases when each case is predicted by 病种 mean × its auxiliary factor
@@ -363,7 +392,7 @@ pub struct BuildSummary {
     pub history_grouped: usize,
     pub history_total: usize,
     /// Basic-list entries without any history case.
-    pub basic_missing: Vec<(String, String)>,
+    pub basic_missing: Vec<ComboKey>,
 }
 
 /// The serialisable part of a catalogue (`catalogue.json`).
@@ -411,6 +440,20 @@ pub struct DipAssignment {
 }
 
 impl DipAssignment {
+    /// Not grouped (未入组), with the reason.
+    fn failed(message: String, trace: Vec<String>) -> DipAssignment {
+        DipAssignment {
+            entry: None,
+            dip_code: String::new(),
+            kind: None,
+            name: String::new(),
+            score: None,
+            aux_level: String::new(),
+            aux_factor: Dec4::ONE,
+            message,
+            trace,
+        }
+    }
     pub fn is_grouped(&self) -> bool {
         self.entry.is_some()
     }
@@ -491,7 +534,7 @@ pub fn classify(code: &str, or_set: &FxHashSet<String>, rule: &ProcRule) -> Proc
         return ProcKind::Surgery;
     }
     match chapter(code) {
-        Some(c) if rule.diagnostic_chapters.iter().any(|&(a, b)| c >= a && c <= b) => ProcKind::Diagnostic,
+        Some(c) if rule.diagnostic_chapters.iter().any(|r| c >= r.first && c <= r.last) => ProcKind::Diagnostic,
         _ => ProcKind::Therapeutic,
     }
 }
@@ -514,33 +557,23 @@ struct Keyed {
     age: Option<u8>,
 }
 
-/// Builds the catalogue from history cases. `or_codes`: the operating-room procedure list;
-/// `basic_list`: (dx_key, proc_key) pairs of the 基层病种 policy list.
-pub fn build(
-    cases: &[DipCase<'_>],
-    or_codes: &[String],
-    basic_list: &[(String, String)],
-    names: &Names,
-    cfg: &DipConfig,
-) -> Result<Catalogue, String> {
-    if cfg.years.is_empty() || cfg.years.len() != cfg.year_weights.len() {
-        return Err("历史年度与年度权重个数不一致".into());
-    }
-    let ny = cfg.years.len();
-    let or_set: FxHashSet<String> = or_codes.iter().cloned().collect();
+/// Group key of a 病种: (kind, dx_key or category, proc_key, treat).
+type GKey = (DipKind, String, String, TreatType);
+
+/// Keys every history case of the history years; counts the excluded ones in `summary` and
+/// returns the keyed cases with the untrimmed fen sum and count of each year.
+fn key_history(cases: &[DipCase<'_>], or_set: &FxHashSet<String>, cfg: &DipConfig, summary: &mut BuildSummary) -> (Vec<Keyed>, Vec<CostSum>) {
     let sev_w: FxHashMap<&str, u32> = cfg.severity.weights.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-    let mut summary = BuildSummary { cases_in: cases.len(), ..Default::default() };
     let mut keyed: Vec<Keyed> = Vec::with_capacity(cases.len());
-    let mut raw = vec![(0i128, 0usize); ny];
+    let mut raw = vec![CostSum::default(); cfg.years.len()];
     for c in cases {
         let Some(yi) = cfg.years.iter().position(|&y| y == c.year) else {
             summary.outside_years += 1;
             continue;
         };
-        match case_key(c.diagnoses, c.procedures, &or_set, &cfg.proc_rule) {
+        match case_key(c.diagnoses, c.procedures, or_set, &cfg.proc_rule) {
             Ok(key) => {
-                raw[yi].0 += c.cost.0 as i128;
-                raw[yi].1 += 1;
+                raw[yi].add(c.cost.0);
                 let sev = cfg.severity.level_with(c.diagnoses.get(1..).unwrap_or(&[]), c.leaving_type, &|d| sev_w.get(d).copied());
                 let age = age_band(&cfg.age_bands, c.age_years, c.age_days);
                 keyed.push(Keyed { year_ix: yi, key, cost: c.cost.0, los: c.los, sev, age });
@@ -549,30 +582,23 @@ pub fn build(
         }
     }
     summary.catalogued = keyed.len();
-    let mean_raw: Vec<f64> = raw.iter().map(|&(s, n)| if n == 0 { 0.0 } else { s as f64 / n as f64 }).collect();
-    let factors = cfg.inflation.factors(&cfg.years, cfg.target(), &mean_raw)?;
-    summary.years = (0..ny).map(|i| (cfg.years[i], cfg.year_weights[i], raw[i].1, mean_raw[i], factors[i])).collect();
+    (keyed, raw)
+}
 
-    // Count combinations (all history years).
+/// Puts every combination into its 病种 (basic list → basic; ≥ threshold → core; otherwise the
+/// comprehensive 病种 of its category and treatment type); returns the cases of each 病种.
+fn group_cases(keyed: &[Keyed], basic_list: &[ComboKey], cfg: &DipConfig, summary: &mut BuildSummary) -> BTreeMap<GKey, Vec<usize>> {
     let mut combos: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-    for k in &keyed {
+    for k in keyed {
         *combos.entry((&k.key.dx_key, &k.key.proc_key)).or_default() += 1;
     }
     summary.combinations = combos.len();
-    let basic: BTreeSet<(&str, &str)> = basic_list.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-    summary.basic_missing =
-        basic_list.iter().filter(|(a, b)| !combos.contains_key(&(a.as_str(), b.as_str()))).cloned().collect();
-
-    // Group key per case: (kind, dx_key or category, proc_key, treat).
-    type GKey = (DipKind, String, String, TreatType);
-    // The group of each distinct combination, then the cases of each group.
-    let mut combo_group: FxHashMap<(&str, &str), GKey> = FxHashMap::default();
-    for k in &keyed {
+    let basic: BTreeSet<(&str, &str)> = basic_list.iter().map(|b| (b.dx_key.as_str(), b.proc_key.as_str())).collect();
+    summary.basic_missing = basic_list.iter().filter(|b| !combos.contains_key(&(b.dx_key.as_str(), b.proc_key.as_str()))).cloned().collect();
+    let mut groups: BTreeMap<GKey, Vec<usize>> = BTreeMap::new();
+    for (i, k) in keyed.iter().enumerate() {
         let ck = (k.key.dx_key.as_str(), k.key.proc_key.as_str());
-        if combo_group.contains_key(&ck) {
-            continue;
-        }
-        let n = combos[&ck];
+        let n = combos.get(&ck).copied().unwrap_or(0);
         let gk = if basic.contains(&ck) {
             (DipKind::Basic, k.key.dx_key.clone(), k.key.proc_key.clone(), k.key.treat)
         } else if n >= cfg.core_threshold {
@@ -580,11 +606,6 @@ pub fn build(
         } else {
             (DipKind::Comprehensive, k.key.category.clone(), String::new(), k.key.treat)
         };
-        combo_group.insert(ck, gk);
-    }
-    let mut groups: BTreeMap<&GKey, Vec<usize>> = BTreeMap::new();
-    for (i, k) in keyed.iter().enumerate() {
-        let gk = &combo_group[&(k.key.dx_key.as_str(), k.key.proc_key.as_str())];
         match gk.0 {
             DipKind::Core => summary.core_cases += 1,
             DipKind::Basic => summary.basic_cases += 1,
@@ -592,142 +613,236 @@ pub fn build(
         }
         groups.entry(gk).or_default().push(i);
     }
+    groups
+}
 
-    // Trim and average each group.
-    struct G {
-        kept: Vec<Vec<usize>>,
-        stats: Vec<(usize, f64, f64)>, // kept n, kept mean cost, kept mean los (year prices)
-        cases_w: usize,
+/// One 病种 after trimming: per year the kept cases (sorted by cost) and their exact cost and
+/// LOS sums; the cases of the weighted years before trimming.
+struct Group {
+    kept: Vec<Vec<usize>>,
+    cost: Vec<CostSum>,
+    los: Vec<CostSum>,
+    cases_w: usize,
+}
+
+fn trim_group(keyed: &[Keyed], idx: &[usize], cfg: &DipConfig) -> Group {
+    let ny = cfg.years.len();
+    let mut per_year: Vec<Vec<usize>> = vec![Vec::new(); ny];
+    for &i in idx {
+        per_year[keyed[i].year_ix].push(i);
     }
-    let mut gs: Vec<G> = Vec::with_capacity(groups.len());
-    let mut year_kept = vec![(0i128, 0usize); ny];
-    for idx in groups.values() {
-        let mut per_year: Vec<Vec<usize>> = vec![Vec::new(); ny];
-        for &i in idx {
-            per_year[keyed[i].year_ix].push(i);
+    let mut g = Group { kept: Vec::with_capacity(ny), cost: Vec::with_capacity(ny), los: Vec::with_capacity(ny), cases_w: 0 };
+    for (yi, v) in per_year.iter_mut().enumerate() {
+        v.sort_by_key(|&i| (keyed[i].cost, i));
+        if cfg.year_weights[yi] > 0 {
+            g.cases_w += v.len();
         }
-        let mut kept = Vec::with_capacity(ny);
-        let mut st = Vec::with_capacity(ny);
-        let mut cases_w = 0;
-        for (yi, v) in per_year.iter_mut().enumerate() {
-            v.sort_by_key(|&i| (keyed[i].cost, i));
-            if cfg.year_weights[yi] > 0 {
-                cases_w += v.len();
+        let costs: Vec<i64> = v.iter().map(|&i| keyed[i].cost).collect();
+        let k: Vec<usize> = v[cfg.trim.kept_range(&costs)].to_vec();
+        let (mut cost, mut los) = (CostSum::default(), CostSum::default());
+        for &i in &k {
+            cost.add(keyed[i].cost);
+            los.add(keyed[i].los);
+        }
+        g.kept.push(k);
+        g.cost.push(cost);
+        g.los.push(los);
+    }
+    g
+}
+
+/// The inputs of [`year_weighted_mean`] for per-year sums; `weights` `None` = equal weights.
+fn year_costs(sums: &[CostSum], weights: Option<&[u32]>, factors: &[PriceFactor]) -> Vec<YearCost> {
+    sums.iter()
+        .enumerate()
+        .map(|(i, &cost)| YearCost { weight: weights.map_or(1, |w| w.get(i).copied().unwrap_or(0)), cost, factor: factors.get(i).copied().unwrap_or(PriceFactor::ONE) })
+        .collect()
+}
+
+/// Σ_y f_y · sum_y ÷ Σ_y count_y: the mean of the price-adjusted costs pooled over the years, exact.
+fn pooled_mean(sums: &[CostSum], factors: &[PriceFactor]) -> Option<BigRational> {
+    let n: u64 = sums.iter().map(|c| c.count).sum();
+    let total: BigRational = sums.iter().zip(factors).map(|(c, f)| BigRational::from_integer(c.sum.into()) * f.exact()).sum();
+    (n > 0).then(|| total / BigRational::from_integer(n.into()))
+}
+
+/// What every entry is computed against.
+struct Basis<'a> {
+    keyed: &'a [Keyed],
+    cfg: &'a DipConfig,
+    factors: &'a [PriceFactor],
+    /// The factors as f64, for descriptive statistics only.
+    factors_f64: Vec<f64>,
+    /// Exact all-case cost (the score denominator).
+    all: BigRational,
+}
+
+impl Basis<'_> {
+    fn adjusted_f64(&self, i: usize) -> f64 {
+        let k = &self.keyed[i];
+        k.cost as f64 * self.factors_f64[k.year_ix]
+    }
+    /// Exact year-weighted cost of a group (equal weights when all its cases lie in zero-weight
+    /// years) and its year-weighted LOS.
+    fn cost_and_los(&self, g: &Group) -> (BigRational, f64) {
+        let w = Some(self.cfg.year_weights.as_slice());
+        let weighted = |sums: &[CostSum], f: &[PriceFactor]| year_weighted_mean(&year_costs(sums, w, f)).or_else(|| year_weighted_mean(&year_costs(sums, None, f)));
+        let ones = vec![PriceFactor::ONE; g.los.len()];
+        let los = weighted(&g.los, &ones).and_then(|m| m.to_f64()).unwrap_or(0.0);
+        (weighted(&g.cost, self.factors).unwrap_or_else(BigRational::zero), los)
+    }
+    /// Auxiliary levels over the kept cases of a 病种: level mean (exact, pooled over the years)
+    /// ÷ the 病种's pooled mean, one rounding to 4 decimals; 1 when the level is not activated.
+    fn aux(&self, kept: &[usize], pooled: Option<&BigRational>, activate: bool, level_of: &dyn Fn(&Keyed) -> Option<u8>) -> Result<Vec<AuxLevel>, String> {
+        let mut acc: BTreeMap<u8, Vec<CostSum>> = BTreeMap::new();
+        for &i in kept {
+            let k = &self.keyed[i];
+            if let Some(l) = level_of(k) {
+                acc.entry(l).or_insert_with(|| vec![CostSum::default(); self.factors.len()])[k.year_ix].add(k.cost);
             }
-            let costs: Vec<i64> = v.iter().map(|&i| keyed[i].cost).collect();
-            let (lo, hi) = cfg.trim.bounds(&costs);
-            let k: Vec<usize> = v.iter().copied().filter(|&i| (keyed[i].cost as f64) >= lo && (keyed[i].cost as f64) <= hi).collect();
-            let s: i128 = k.iter().map(|&i| keyed[i].cost as i128).sum();
-            year_kept[yi].0 += s;
-            year_kept[yi].1 += k.len();
-            let m = if k.is_empty() { 0.0 } else { s as f64 / k.len() as f64 };
-            let l = if k.is_empty() { 0.0 } else { k.iter().map(|&i| keyed[i].los as f64).sum::<f64>() / k.len() as f64 };
-            st.push((k.len(), m, l));
-            kept.push(k);
         }
-        gs.push(G { kept, stats: st, cases_w });
+        acc.into_iter()
+            .map(|(level, sums)| {
+                let cases = sums.iter().map(|c| c.count as usize).sum();
+                let mean = pooled_mean(&sums, self.factors).unwrap_or_else(BigRational::zero);
+                let pm = pooled.filter(|p| p.is_positive());
+                let active = activate && cases >= self.cfg.aux_min_level_cases && pm.is_some();
+                let factor = match pm {
+                    Some(p) if active => ratio_dec4(&mean, p, 1)?,
+                    _ => Dec4::ONE,
+                };
+                Ok(AuxLevel { level, cases, cost_mean: round_fen(&mean)?, factor, active })
+            })
+            .collect()
     }
-    let all_w: Vec<(u32, Option<f64>)> = (0..ny)
-        .map(|i| (cfg.year_weights[i], if year_kept[i].1 > 0 { Some(year_kept[i].0 as f64 / year_kept[i].1 as f64 * factors[i]) } else { None }))
-        .collect();
-    let all_cost = year_weighted(&all_w).map(round_fen).ok_or("历史数据中没有可用于建立目录的病例")?;
-    if all_cost <= 0 {
+}
+
+/// Σ residual², Σx, Σx², n of the kept cases predicted by 病种 mean × auxiliary factor (for R²).
+#[derive(Default)]
+struct AuxFit {
+    ss_res: f64,
+    sum: f64,
+    sum_sq: f64,
+    n: usize,
+}
+
+impl AuxFit {
+    fn add(&mut self, b: &Basis<'_>, kept: &[usize], pooled: f64, severity: &[AuxLevel], age: &[AuxLevel]) {
+        let f = |v: &[AuxLevel], l: Option<u8>| l.and_then(|l| v.iter().find(|x| x.level == l)).map(|x| x.factor).unwrap_or(Dec4::ONE);
+        for &i in kept {
+            let k = &b.keyed[i];
+            let x = b.adjusted_f64(i);
+            let pred = pooled * f(severity, Some(k.sev)).checked_mul(f(age, k.age)).unwrap_or(Dec4::ONE).to_f64();
+            self.ss_res += (x - pred).powi(2);
+            self.sum += x;
+            self.sum_sq += x * x;
+            self.n += 1;
+        }
+    }
+    fn r2(&self) -> f64 {
+        if self.n == 0 {
+            return 0.0;
+        }
+        let sst = self.sum_sq - self.sum * self.sum / self.n as f64;
+        if sst > 0.0 {
+            1.0 - self.ss_res / sst
+        } else {
+            0.0
+        }
+    }
+}
+
+/// One catalogue entry from its group; also feeds the descriptive R² inputs.
+fn build_entry(gk: &GKey, code: String, g: &Group, b: &Basis<'_>, names: &Names, fit: &mut AuxFit) -> Result<DipEntry, String> {
+    let (kind, dx_key, proc_key, treat) = gk;
+    let (cost, los) = b.cost_and_los(g);
+    let kept_idx: Vec<usize> = g.kept.iter().flatten().copied().collect();
+    let adj_kept: Vec<f64> = kept_idx.iter().map(|&i| b.adjusted_f64(i)).collect();
+    let cv = pooled_cv(&adj_kept);
+    let pooled = pooled_mean(&g.cost, b.factors);
+    let pooled_pos = pooled.as_ref().is_some_and(|p| p.is_positive());
+    let activate = kept_idx.len() >= b.cfg.aux_min_group_cases && cv >= b.cfg.aux_min_cv && pooled_pos;
+    let severity = b.aux(&kept_idx, pooled.as_ref(), activate, &|k: &Keyed| Some(k.sev))?;
+    let age = b.aux(&kept_idx, pooled.as_ref(), activate, &|k: &Keyed| k.age)?;
+    fit.add(b, &kept_idx, pooled.as_ref().and_then(|p| p.to_f64()).unwrap_or(0.0), &severity, &age);
+    Ok(DipEntry {
+        code,
+        kind: *kind,
+        dx_key: dx_key.clone(),
+        proc_key: proc_key.clone(),
+        treat: *treat,
+        name: entry_name(*kind, dx_key, proc_key, *treat, names),
+        cases: g.cases_w,
+        kept: kept_idx.len(),
+        cost_mean: round_fen(&cost)?,
+        cost_cv: cv,
+        los_mean: los,
+        score: ratio_dec4(&cost, &b.all, b.cfg.score_base)?,
+        severity,
+        age,
+    })
+}
+
+/// Builds the catalogue from history cases. `or_codes`: the operating-room procedure list;
+/// `basic_list`: the combinations of the 基层病种 policy list.
+pub fn build(cases: &[DipCase<'_>], or_codes: &[String], basic_list: &[ComboKey], names: &Names, cfg: &DipConfig) -> Result<Catalogue, String> {
+    if cfg.years.is_empty() || cfg.years.len() != cfg.year_weights.len() {
+        return Err("历史年度与年度权重个数不一致".into());
+    }
+    cfg.trim.validate()?;
+    let or_set: FxHashSet<String> = or_codes.iter().cloned().collect();
+    let mut summary = BuildSummary { cases_in: cases.len(), ..Default::default() };
+    let (keyed, raw) = key_history(cases, &or_set, cfg, &mut summary);
+    let factors = cfg.inflation.factors(&cfg.years, cfg.target(), &raw)?;
+    summary.years = year_rows(cfg, &raw, &factors)?;
+    let groups = group_cases(&keyed, basic_list, cfg, &mut summary);
+    let gs: Vec<Group> = groups.values().map(|idx| trim_group(&keyed, idx, cfg)).collect();
+    let mut year_kept = vec![CostSum::default(); cfg.years.len()];
+    for g in &gs {
+        for (acc, c) in year_kept.iter_mut().zip(&g.cost) {
+            acc.merge(*c);
+        }
+    }
+    let all = year_weighted_mean(&year_costs(&year_kept, Some(&cfg.year_weights), &factors)).ok_or("历史数据中没有可用于建立目录的病例")?;
+    if !all.is_positive() {
         return Err("全部病例例均费用不为正，无法计算分值".into());
     }
-
-    // Entries.
-    let mut entries = Vec::with_capacity(groups.len());
-    let mut seq: BTreeMap<DipKind, usize> = BTreeMap::new();
-    let mut r2_all: Vec<Vec<f64>> = Vec::with_capacity(groups.len());
-    let mut r2_kept: Vec<Vec<f64>> = Vec::with_capacity(groups.len());
-    let mut aux_ss = (0.0f64, 0.0f64, 0.0f64, 0usize); // Σ residual², Σx, Σx², n
-    for ((gk, idx), g) in groups.iter().zip(&gs) {
-        let (kind, dx_key, proc_key, treat) = gk;
-        let n = seq.entry(*kind).or_default();
-        *n += 1;
-        let code = format!("{}{:05}", kind.prefix(), n);
-        let cost_w: Vec<(u32, Option<f64>)> =
-            (0..ny).map(|i| (cfg.year_weights[i], if g.stats[i].0 > 0 { Some(g.stats[i].1 * factors[i]) } else { None })).collect();
-        let los_w: Vec<(u32, Option<f64>)> = (0..ny).map(|i| (cfg.year_weights[i], if g.stats[i].0 > 0 { Some(g.stats[i].2) } else { None })).collect();
-        // A group whose cases all lie in zero-weight years falls back to equal weights.
-        let cost = year_weighted(&cost_w).or_else(|| year_weighted(&cost_w.iter().map(|&(_, v)| (1, v)).collect::<Vec<_>>())).unwrap_or(0.0);
-        let los = year_weighted(&los_w).or_else(|| year_weighted(&los_w.iter().map(|&(_, v)| (1, v)).collect::<Vec<_>>())).unwrap_or(0.0);
-        let cost_fen = round_fen(cost);
-        let adj_kept: Vec<f64> = g.kept.iter().enumerate().flat_map(|(yi, v)| v.iter().map(move |&i| (yi, i))).map(|(yi, i)| keyed[i].cost as f64 * factors[yi]).collect();
-        let cv = pooled_cv(&adj_kept);
-        r2_all.push(idx.iter().map(|&i| keyed[i].cost as f64 * factors[keyed[i].year_ix]).collect());
-        let kept_n = adj_kept.len();
-        let pooled_mean = if adj_kept.is_empty() { 0.0 } else { adj_kept.iter().sum::<f64>() / kept_n as f64 };
-        r2_kept.push(adj_kept);
-        // Auxiliary levels over the kept cases.
-        let kept_idx: Vec<usize> = g.kept.iter().flatten().copied().collect();
-        let activate = kept_n >= cfg.aux_min_group_cases && cv >= cfg.aux_min_cv && pooled_mean > 0.0;
-        let aux = |level_of: &dyn Fn(&Keyed) -> Option<u8>| -> Vec<AuxLevel> {
-            let mut acc: BTreeMap<u8, (usize, f64)> = BTreeMap::new();
-            for &i in &kept_idx {
-                if let Some(l) = level_of(&keyed[i]) {
-                    let e = acc.entry(l).or_default();
-                    e.0 += 1;
-                    e.1 += keyed[i].cost as f64 * factors[keyed[i].year_ix];
-                }
-            }
-            let pm = round_fen(pooled_mean);
-            acc.into_iter()
-                .map(|(level, (n, s))| {
-                    let m = round_fen(s / n as f64);
-                    let active = activate && n >= cfg.aux_min_level_cases && pm > 0;
-                    AuxLevel { level, cases: n, cost_mean: Fen(m), factor: if active { Dec4(ratio_1e4(m, pm, 1)) } else { Dec4::ONE }, active }
-                })
-                .collect()
-        };
-        let severity = aux(&|k: &Keyed| Some(k.sev));
-        let age = aux(&|k: &Keyed| k.age);
-        {
-            let f = |v: &[AuxLevel], l: Option<u8>| l.and_then(|l| v.iter().find(|x| x.level == l)).map(|x| x.factor).unwrap_or(Dec4::ONE);
-            for &i in &kept_idx {
-                let k = &keyed[i];
-                let x = k.cost as f64 * factors[k.year_ix];
-                let pred = pooled_mean * f(&severity, Some(k.sev)).mul(f(&age, k.age)).to_f64();
-                aux_ss.0 += (x - pred).powi(2);
-                aux_ss.1 += x;
-                aux_ss.2 += x * x;
-                aux_ss.3 += 1;
-            }
-        }
-        let name = entry_name(*kind, dx_key, proc_key, *treat, names);
-        entries.push(DipEntry {
-            code,
-            kind: *kind,
-            dx_key: dx_key.clone(),
-            proc_key: proc_key.clone(),
-            treat: *treat,
-            name,
-            cases: g.cases_w,
-            kept: kept_n,
-            cost_mean: Fen(cost_fen),
-            cost_cv: cv,
-            los_mean: los,
-            score: Dec4(ratio_1e4(cost_fen, all_cost, cfg.score_base)),
-            severity,
-            age,
-        });
-    }
+    let all_cost = round_fen(&all)?;
+    let b = Basis { keyed: &keyed, cfg, factors: &factors, factors_f64: factors.iter().map(PriceFactor::to_f64).collect(), all };
+    let (entries, fit) = build_entries(&groups, &gs, &b, names)?;
+    summary.r2_aux = fit.r2();
+    let r2_all: Vec<Vec<f64>> = groups.values().map(|idx| idx.iter().map(|&i| b.adjusted_f64(i)).collect()).collect();
+    let r2_kept: Vec<Vec<f64>> = gs.iter().map(|g| g.kept.iter().flatten().map(|&i| b.adjusted_f64(i)).collect()).collect();
     summary.r2_untrimmed = stats::r2_of_groups(r2_all.iter().map(|v| v.as_slice()));
     summary.r2_trimmed = stats::r2_of_groups(r2_kept.iter().map(|v| v.as_slice()));
-    if aux_ss.3 > 0 {
-        let n = aux_ss.3 as f64;
-        let sst = aux_ss.2 - aux_ss.1 * aux_ss.1 / n;
-        summary.r2_aux = if sst > 0.0 { 1.0 - aux_ss.0 / sst } else { 0.0 };
-    }
     let mut or_sorted: Vec<String> = or_set.into_iter().collect();
     or_sorted.sort_unstable();
-    let data = CatalogueData { config: cfg.clone(), or_codes: or_sorted, all_cost: Fen(all_cost), entries, summary };
+    let data = CatalogueData { config: cfg.clone(), or_codes: or_sorted, all_cost, entries, summary };
     let mut cat = Catalogue::from_data(data);
     // 入组率 of the history through the assignment rules (cases without a key are not grouped).
     let g = keyed.iter().filter(|k| cat.find(&k.key, Fen(k.cost), None).is_ok()).count();
     cat.data.summary.history_grouped = g;
     cat.data.summary.history_total = cases.len() - cat.data.summary.outside_years;
     Ok(cat)
+}
+
+fn year_rows(cfg: &DipConfig, raw: &[CostSum], factors: &[PriceFactor]) -> Result<Vec<DipYear>, String> {
+    (0..cfg.years.len())
+        .map(|i| Ok(DipYear { year: cfg.years[i], weight: cfg.year_weights[i], cases: raw[i].count as usize, mean: raw[i].mean_fen()?, factor: factors[i] }))
+        .collect()
+}
+
+fn build_entries(groups: &BTreeMap<GKey, Vec<usize>>, gs: &[Group], b: &Basis<'_>, names: &Names) -> Result<(Vec<DipEntry>, AuxFit), String> {
+    let mut entries = Vec::with_capacity(groups.len());
+    let mut seq: BTreeMap<DipKind, usize> = BTreeMap::new();
+    let mut fit = AuxFit::default();
+    for (gk, g) in groups.keys().zip(gs) {
+        let n = seq.entry(gk.0).or_default();
+        *n += 1;
+        let code = format!("{}{:05}", gk.0.prefix(), n);
+        entries.push(build_entry(gk, code, g, b, names, &mut fit)?);
+    }
+    Ok((entries, fit))
 }
 
 fn pooled_cv(xs: &[f64]) -> f64 {
@@ -854,60 +969,53 @@ impl Catalogue {
     /// then the comprehensive 病种), with the auxiliary adjustment and a Chinese trace.
     pub fn assign(&self, c: &DipCase<'_>) -> DipAssignment {
         let mut trace = Vec::new();
-        let fail = |msg: String, trace: Vec<String>| DipAssignment {
-            entry: None,
-            dip_code: String::new(),
-            kind: None,
-            name: String::new(),
-            score: None,
-            aux_level: String::new(),
-            aux_factor: Dec4::ONE,
-            message: msg,
-            trace,
-        };
         let key = match self.key(c.diagnoses, c.procedures) {
             Ok(k) => k,
             Err(e) => {
                 trace.push(e.clone());
-                return fail(e, trace);
+                return DipAssignment::failed(e, trace);
             }
         };
-        if T_ON {
-            let types: Vec<String> = c
-                .procedures
-                .iter()
-                .filter(|p| !p.trim().is_empty())
-                .map(|p| format!("{}({})", p.trim(), self.classify(p.trim()).label_zh()))
-                .collect();
-            trace.push(format!(
-                "主要诊断 {} → 亚目 {}，类目 {}；手术操作：{}；治疗方式：{}",
-                c.diagnoses[0].trim(),
-                key.dx_key,
-                key.category,
-                if types.is_empty() { "无".to_string() } else { types.join("、") },
-                key.treat.label_zh()
-            ));
+        trace.push(self.key_line(c, &key));
+        match self.find(&key, c.cost, Some(&mut trace)) {
+            Ok(i) => self.assigned(i, c, trace),
+            Err(m) => DipAssignment::failed(m, trace),
         }
-        let i = match self.find(&key, c.cost, Some(&mut trace)) {
-            Ok(i) => i,
-            Err(m) => return fail(m, trace),
+    }
+
+    /// The trace line of a case's combination key.
+    fn key_line(&self, c: &DipCase<'_>, key: &CaseKey) -> String {
+        let types: Vec<String> = c
+            .procedures
+            .iter()
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| format!("{}({})", p.trim(), self.classify(p.trim()).label_zh()))
+            .collect();
+        format!(
+            "主要诊断 {} → 亚目 {}，类目 {}；手术操作：{}；治疗方式：{}",
+            c.diagnoses.first().map(|d| d.trim()).unwrap_or(""),
+            key.dx_key,
+            key.category,
+            if types.is_empty() { "无".to_string() } else { types.join("、") },
+            key.treat.label_zh()
+        )
+    }
+
+    /// The assignment of a case to entry `i`, with its auxiliary adjustment.
+    fn assigned(&self, i: usize, c: &DipCase<'_>, mut trace: Vec<String>) -> DipAssignment {
+        let Some(e) = self.data.entries.get(i) else {
+            return DipAssignment::failed(format!("目录中无第 {i} 个病种"), trace);
         };
-        let e = &self.data.entries[i];
         let cfg = &self.data.config;
         let sev = cfg.severity.level_with(c.diagnoses.get(1..).unwrap_or(&[]), c.leaving_type, &|d| self.sev_w.get(d).copied());
         let age = age_band(&cfg.age_bands, c.age_years, c.age_days);
         let sf = e.severity.iter().find(|l| l.level == sev && l.active).map(|l| l.factor).unwrap_or(Dec4::ONE);
         let af = age.and_then(|a| e.age.iter().find(|l| l.level == a && l.active)).map(|l| l.factor).unwrap_or(Dec4::ONE);
-        let factor = sf.mul(af);
-        let aux_level = format!("S{}/A{}", sev, age.map(|a| (a + 1).to_string()).unwrap_or_else(|| "-".into()));
-        trace.push(format!(
-            "辅助目录：疾病严重程度 {} 级（系数 {}），年龄段 {}（系数 {}）→ 调整系数 {}",
-            sev,
-            sf,
-            age.map(|a| cfg.age_bands[a as usize].label.clone()).unwrap_or_else(|| "未知".into()),
-            af,
-            factor
-        ));
+        let Some(factor) = sf.checked_mul(af) else {
+            return DipAssignment::failed(format!("辅助目录调整系数 {sf} × {af} 超出范围"), trace);
+        };
+        let band = age.and_then(|a| cfg.age_bands.get(a as usize)).map(|b| b.label.clone()).unwrap_or_else(|| "未知".into());
+        trace.push(format!("辅助目录：疾病严重程度 {sev} 级（系数 {sf}），年龄段 {band}（系数 {af}）→ 调整系数 {factor}"));
         trace.push(format!("{} {} {}，分值 {}", e.kind.label_zh(), e.code, e.name, e.score));
         DipAssignment {
             entry: Some(i),
@@ -915,7 +1023,7 @@ impl Catalogue {
             kind: Some(e.kind),
             name: e.name.clone(),
             score: Some(e.score),
-            aux_level,
+            aux_level: format!("S{}/A{}", sev, age.map(|a| (a + 1).to_string()).unwrap_or_else(|| "-".into())),
             aux_factor: factor,
             message: String::new(),
             trace,
@@ -967,101 +1075,126 @@ impl Catalogue {
 
     /// The Chinese Markdown report: counts, coverage, 入组率, R², CV per 病种, method.
     pub fn report_md(&self, input_notes: &[String]) -> String {
-        let d = &self.data;
-        let sm = &d.summary;
-        let cfg = &d.config;
         let mut s = String::new();
-        let count = |k: DipKind| d.entries.iter().filter(|e| e.kind == k).count();
-        let pct = |a: usize, b: usize| if b == 0 { "—".to_string() } else { format!("{:.2}%", a as f64 * 100.0 / b as f64) };
-        let _ = writeln!(s, "# DIP 病种目录库测算报告\n");
-        let _ = writeln!(s, "## 1. 数据\n");
-        for n in input_notes {
-            let _ = writeln!(s, "- {n}");
-        }
-        let _ = writeln!(s, "- 输入病例 {}；不在历史年度内 {}；无法形成组合而剔除 {}；纳入目录测算 {}。", sm.cases_in, sm.outside_years, sm.excluded.values().sum::<usize>(), sm.catalogued);
-        for (r, n) in &sm.excluded {
-            let _ = writeln!(s, "  - {r}：{n}");
-        }
-        let _ = writeln!(s, "\n| 年度 | 年度权重 | 病例数 | 例均费用(元) | 价格调整系数 |");
-        let _ = writeln!(s, "|---|---|---|---|---|");
-        for (y, w, n, m, f) in &sm.years {
-            let _ = writeln!(s, "| {y} | {w} | {n} | {} | {f:.6} |", Fen(round_fen(*m)));
-        }
-        let _ = writeln!(s, "\n## 2. 方法（dip.md §1–§2）\n");
-        let _ = writeln!(s, "1. 组合：主要诊断取 ICD-10 亚目（前 4 位，如 K35.8）；手术操作保留“手术”与“治疗性操作”，仅当无此二类时保留“诊断性操作”，去重并排序后组合；无手术操作为“保守治疗”。");
-        let _ = writeln!(
-            s,
-            "2. 手术操作分类：在分组方案手术室手术表（or_procedures，{} 个编码）中者为“手术”；其余按 ICD-9-CM-3 章节，{} 章为“诊断性操作”（87–88 影像、89–91 诊断性检查），其他为“治疗性操作”。该规则可配置。",
-            d.or_codes.len(),
-            cfg.proc_rule.diagnostic_chapters.iter().map(|(a, b)| format!("{a}–{b}")).collect::<Vec<_>>().join("、")
-        );
-        let _ = writeln!(s, "3. 核心病种：历史期内病例数 ≥ {}（临界值）的组合；其余病例按诊断类目（前 3 位）与治疗方式（相关手术 / 治疗性操作 / 诊断性操作 / 保守治疗）聚合为综合病种；基层病种取自政策目录，各级医院同一分值。", cfg.core_threshold);
-        let _ = writeln!(
-            s,
-            "4. 分值：病种费用 = Σ 年度权重 × 当年例均费用 × 价格调整系数 ÷ Σ 年度权重（权重 {}，由远及近）；{}；裁剪：{}。分值 = 病种费用 ÷ 全部病例费用（{} 元）× {}。",
-            cfg.year_weights.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(":"),
-            cfg.inflation.describe_zh(),
-            cfg.trim.describe_zh(),
-            d.all_cost,
-            cfg.score_base
-        );
-        let _ = writeln!(
-            s,
-            "5. 辅助目录：疾病严重程度按次要诊断合并症指数分级（分段起点 {}{}），死亡病例单列一级；年龄段 {}。病种病例数 ≥ {}、变异系数 ≥ {} 且该级病例数 ≥ {} 时，该级调整系数 = 该级例均费用 ÷ 病种例均费用（历史各年价格调整后合并），否则为 1；病例的调整系数 = 严重程度系数 × 年龄系数。",
-            cfg.severity.band_starts.iter().map(|b| b.to_string()).collect::<Vec<_>>().join("/"),
-            if cfg.severity.weights.is_empty() { "；每个不同的次要诊断计 1 分".to_string() } else { format!("；{} 个次要诊断编码有权重（MCC、CC），其余计 {} 分", cfg.severity.weights.len(), cfg.severity.default_weight) },
-            cfg.age_bands.iter().map(|b| b.label.clone()).collect::<Vec<_>>().join(" / "),
-            cfg.aux_min_group_cases,
-            cfg.aux_min_cv,
-            cfg.aux_min_level_cases
-        );
-        let _ = writeln!(s, "6. 新病例入组：先完全匹配核心/基层病种；否则在同一亚目的核心病种中取手术操作被本病例包含且匹配最多者（并列取次均费用最接近、再取分值较高者）；否则入所属类目与治疗方式的综合病种；仍无则“未入组”（新增病种，需专家评议）。");
-        let _ = writeln!(s, "\n**舍入规则**：例均费用四舍五入（远离零）到分；分值 = 例均费用(分) × {} ÷ 全部病例费用(分)，整数精确计算后四舍五入保留 4 位小数；辅助系数保留 4 位小数。CV、R² 以双精度浮点计算，仅作描述。\n", cfg.score_base);
-        let _ = writeln!(s, "## 3. 目录规模\n");
-        let _ = writeln!(s, "| 类别 | 病种数 | 历史病例数 | 占比 |");
-        let _ = writeln!(s, "|---|---|---|---|");
-        let _ = writeln!(s, "| 核心病种 | {} | {} | {} |", count(DipKind::Core), sm.core_cases, pct(sm.core_cases, sm.catalogued));
-        let _ = writeln!(s, "| 基层病种 | {} | {} | {} |", count(DipKind::Basic), sm.basic_cases, pct(sm.basic_cases, sm.catalogued));
-        let _ = writeln!(s, "| 综合病种 | {} | {} | {} |", count(DipKind::Comprehensive), sm.comprehensive_cases, pct(sm.comprehensive_cases, sm.catalogued));
-        let _ = writeln!(s, "| 合计 | {} | {} | 100% |", d.entries.len(), sm.catalogued);
-        let cov = sm.core_cases + sm.basic_cases;
-        let _ = writeln!(
-            s,
-            "\n- 不同组合数：{}。核心（含基层）病种覆盖病例 {}，{}（规范要求 > 85%）。",
-            sm.combinations,
-            pct(cov, sm.catalogued),
-            if sm.catalogued > 0 && cov as f64 / sm.catalogued as f64 > 0.85 { "满足" } else { "未满足，可考虑降低临界值" }
-        );
-        if !sm.basic_missing.is_empty() {
-            let _ = writeln!(s, "- 基层病种目录中 {} 个组合在历史数据中无病例，未列入目录：{}", sm.basic_missing.len(), sm.basic_missing.iter().map(|(a, b)| format!("{a}｜{b}")).collect::<Vec<_>>().join("，"));
-        }
-        let _ = writeln!(s, "\n## 4. 入组率与分组效能\n");
-        let _ = writeln!(s, "- 历史病例入组率（按新病例入组规则重新入组）：{} / {} = {}。", sm.history_grouped, sm.history_total, pct(sm.history_grouped, sm.history_total));
-        let _ = writeln!(s, "- R²（价格调整后费用，组 = 病种）：未裁剪 {:.4}，裁剪后 {:.4}；以“病种例均 × 辅助目录系数”为预测值时 {:.4}。", sm.r2_untrimmed, sm.r2_trimmed, sm.r2_aux);
-        let _ = writeln!(s, "\n## 5. 病种费用变异系数（CV）\n");
-        for kind in [DipKind::Core, DipKind::Basic, DipKind::Comprehensive] {
-            let mut cvs: Vec<f64> = d.entries.iter().filter(|e| e.kind == kind && e.kept >= 2).map(|e| e.cost_cv).collect();
-            if cvs.is_empty() {
-                continue;
-            }
-            cvs.sort_by(|a, b| a.total_cmp(b));
-            let q = |p: f64| cvs[((cvs.len() - 1) as f64 * p).round() as usize];
-            let over = cvs.iter().filter(|&&c| c > 1.0).count();
-            let _ = writeln!(s, "- {}：中位数 {:.4}，P90 {:.4}，最大 {:.4}；CV > 1 的病种 {} 个。", kind.label_zh(), q(0.5), q(0.9), q(1.0), over);
-        }
-        let _ = writeln!(s, "\n变异系数最高的 20 个病种（病例数 ≥ {}）：\n", cfg.core_threshold);
-        let mut v: Vec<&DipEntry> = d.entries.iter().filter(|e| e.kept >= cfg.core_threshold).collect();
-        v.sort_by(|a, b| b.cost_cv.total_cmp(&a.cost_cv).then(a.code.cmp(&b.code)));
-        let _ = writeln!(s, "| 病种 | 类别 | 名称 | 病例数 | 例均费用(元) | CV | 分值 |");
-        let _ = writeln!(s, "|---|---|---|---|---|---|---|");
-        for e in v.iter().take(20) {
-            let _ = writeln!(s, "| {} | {} | {} | {} | {} | {:.4} | {} |", e.code, e.kind.label_zh(), e.name, e.cases, e.cost_mean, e.cost_cv, e.score);
-        }
-        let _ = writeln!(s, "\n每个病种的 CV 见 catalogue.csv 的 cost_cv 列；辅助目录见 aux_severity.csv、aux_age.csv。");
+        report_data(&mut s, &self.data, input_notes);
+        report_method(&mut s, &self.data);
+        report_size(&mut s, &self.data);
+        report_grouping(&mut s, &self.data);
+        report_cv(&mut s, &self.data);
         s
     }
 }
 
-/// Trace lines are always collected by [`Catalogue::assign`] (cheap); kept as a constant to make
-/// the choice explicit.
-const T_ON: bool = true;
+
+/// Header and §1: the input and the history years.
+fn report_data(s: &mut String, d: &CatalogueData, input_notes: &[String]) {
+    let sm = &d.summary;
+    let _ = writeln!(s, "# DIP 病种目录库测算报告\n");
+    let _ = writeln!(s, "## 1. 数据\n");
+    for n in input_notes {
+        let _ = writeln!(s, "- {n}");
+    }
+    let _ = writeln!(s, "- 输入病例 {}；不在历史年度内 {}；无法形成组合而剔除 {}；纳入目录测算 {}。", sm.cases_in, sm.outside_years, sm.excluded.values().sum::<usize>(), sm.catalogued);
+    for (r, n) in &sm.excluded {
+        let _ = writeln!(s, "  - {r}：{n}");
+    }
+    let _ = writeln!(s, "\n| 年度 | 年度权重 | 病例数 | 例均费用(元) | 价格调整系数 |");
+    let _ = writeln!(s, "|---|---|---|---|---|");
+    for y in &sm.years {
+        let _ = writeln!(s, "| {} | {} | {} | {} | {} |", y.year, y.weight, y.cases, y.mean, y.factor.fixed6());
+    }
+}
+
+/// §2: the method and the rounding rules.
+fn report_method(s: &mut String, d: &CatalogueData) {
+    let cfg = &d.config;
+    let _ = writeln!(s, "\n## 2. 方法（dip.md §1–§2）\n");
+    let _ = writeln!(s, "1. 组合：主要诊断取 ICD-10 亚目（前 4 位，如 K35.8）；手术操作保留“手术”与“治疗性操作”，仅当无此二类时保留“诊断性操作”，去重并排序后组合；无手术操作为“保守治疗”。");
+    let _ = writeln!(
+        s,
+        "2. 手术操作分类：在分组方案手术室手术表（or_procedures，{} 个编码）中者为“手术”；其余按 ICD-9-CM-3 章节，{} 章为“诊断性操作”（87–88 影像、89–91 诊断性检查），其他为“治疗性操作”。该规则可配置。",
+        d.or_codes.len(),
+        cfg.proc_rule.diagnostic_chapters.iter().map(|r| format!("{}–{}", r.first, r.last)).collect::<Vec<_>>().join("、")
+    );
+    let _ = writeln!(s, "3. 核心病种：历史期内病例数 ≥ {}（临界值）的组合；其余病例按诊断类目（前 3 位）与治疗方式（相关手术 / 治疗性操作 / 诊断性操作 / 保守治疗）聚合为综合病种；基层病种取自政策目录，各级医院同一分值。", cfg.core_threshold);
+    let _ = writeln!(
+        s,
+        "4. 分值：病种费用 = Σ 年度权重 × 当年例均费用 × 价格调整系数 ÷ Σ 年度权重（权重 {}，由远及近）；{}；裁剪：{}。分值 = 病种费用 ÷ 全部病例费用（{} 元）× {}。",
+        cfg.year_weights.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(":"),
+        cfg.inflation.describe_zh(),
+        cfg.trim.describe_zh(),
+        d.all_cost,
+        cfg.score_base
+    );
+    let _ = writeln!(
+        s,
+        "5. 辅助目录：疾病严重程度按次要诊断合并症指数分级（分段起点 {}{}），死亡病例单列一级；年龄段 {}。病种病例数 ≥ {}、变异系数 ≥ {} 且该级病例数 ≥ {} 时，该级调整系数 = 该级例均费用 ÷ 病种例均费用（历史各年价格调整后合并），否则为 1；病例的调整系数 = 严重程度系数 × 年龄系数。",
+        cfg.severity.band_starts.iter().map(|b| b.to_string()).collect::<Vec<_>>().join("/"),
+        if cfg.severity.weights.is_empty() { "；每个不同的次要诊断计 1 分".to_string() } else { format!("；{} 个次要诊断编码有权重（MCC、CC），其余计 {} 分", cfg.severity.weights.len(), cfg.severity.default_weight) },
+        cfg.age_bands.iter().map(|b| b.label.clone()).collect::<Vec<_>>().join(" / "),
+        cfg.aux_min_group_cases,
+        cfg.aux_min_cv,
+        cfg.aux_min_level_cases
+    );
+    let _ = writeln!(s, "6. 新病例入组：先完全匹配核心/基层病种；否则在同一亚目的核心病种中取手术操作被本病例包含且匹配最多者（并列取次均费用最接近、再取分值较高者）；否则入所属类目与治疗方式的综合病种；仍无则“未入组”（新增病种，需专家评议）。");
+    let _ = writeln!(s, "\n**计算与舍入规则**：金额以分为单位的整数累加，价格调整系数为精确分数，年度加权以精确有理数计算，裁剪以精确值判断；每个结果只在最后舍入一次（四舍五入，远离零）：例均费用保留到分；分值 = 病种费用 × {} ÷ 全部病例费用，以未舍入的精确值计算后保留 4 位小数；辅助系数 = 该级例均 ÷ 病种例均（精确值）保留 4 位小数。CV、R² 以双精度浮点计算，仅作描述。\n", cfg.score_base);
+}
+
+/// §3: the catalogue size and the core coverage.
+fn report_size(s: &mut String, d: &CatalogueData) {
+    let sm = &d.summary;
+    let count = |k: DipKind| d.entries.iter().filter(|e| e.kind == k).count();
+    let pct = |a: usize, b: usize| if b == 0 { "—".to_string() } else { format!("{:.2}%", a as f64 * 100.0 / b as f64) };
+    let _ = writeln!(s, "## 3. 目录规模\n");
+    let _ = writeln!(s, "| 类别 | 病种数 | 历史病例数 | 占比 |");
+    let _ = writeln!(s, "|---|---|---|---|");
+    let _ = writeln!(s, "| 核心病种 | {} | {} | {} |", count(DipKind::Core), sm.core_cases, pct(sm.core_cases, sm.catalogued));
+    let _ = writeln!(s, "| 基层病种 | {} | {} | {} |", count(DipKind::Basic), sm.basic_cases, pct(sm.basic_cases, sm.catalogued));
+    let _ = writeln!(s, "| 综合病种 | {} | {} | {} |", count(DipKind::Comprehensive), sm.comprehensive_cases, pct(sm.comprehensive_cases, sm.catalogued));
+    let _ = writeln!(s, "| 合计 | {} | {} | 100% |", d.entries.len(), sm.catalogued);
+    let cov = sm.core_cases + sm.basic_cases;
+    let _ = writeln!(
+        s,
+        "\n- 不同组合数：{}。核心（含基层）病种覆盖病例 {}，{}（规范要求 > 85%）。",
+        sm.combinations,
+        pct(cov, sm.catalogued),
+        if sm.catalogued > 0 && cov as f64 / sm.catalogued as f64 > 0.85 { "满足" } else { "未满足，可考虑降低临界值" }
+    );
+    if !sm.basic_missing.is_empty() {
+        let _ = writeln!(s, "- 基层病种目录中 {} 个组合在历史数据中无病例，未列入目录：{}", sm.basic_missing.len(), sm.basic_missing.iter().map(|b| format!("{}｜{}", b.dx_key, b.proc_key)).collect::<Vec<_>>().join("，"));
+    }
+}
+
+/// §4: 入组率 and R².
+fn report_grouping(s: &mut String, d: &CatalogueData) {
+    let sm = &d.summary;
+    let pct = |a: usize, b: usize| if b == 0 { "—".to_string() } else { format!("{:.2}%", a as f64 * 100.0 / b as f64) };
+    let _ = writeln!(s, "\n## 4. 入组率与分组效能\n");
+    let _ = writeln!(s, "- 历史病例入组率（按新病例入组规则重新入组）：{} / {} = {}。", sm.history_grouped, sm.history_total, pct(sm.history_grouped, sm.history_total));
+    let _ = writeln!(s, "- R²（价格调整后费用，组 = 病种）：未裁剪 {:.4}，裁剪后 {:.4}；以“病种例均 × 辅助目录系数”为预测值时 {:.4}。", sm.r2_untrimmed, sm.r2_trimmed, sm.r2_aux);
+}
+
+/// §5: CV per 病种 kind and the 20 病种 of highest CV.
+fn report_cv(s: &mut String, d: &CatalogueData) {
+    let cfg = &d.config;
+    let _ = writeln!(s, "\n## 5. 病种费用变异系数（CV）\n");
+    for kind in [DipKind::Core, DipKind::Basic, DipKind::Comprehensive] {
+        let mut cvs: Vec<f64> = d.entries.iter().filter(|e| e.kind == kind && e.kept >= 2).map(|e| e.cost_cv).collect();
+        if cvs.is_empty() {
+            continue;
+        }
+        cvs.sort_by(|a, b| a.total_cmp(b));
+        let q = |p: f64| cvs[((cvs.len() - 1) as f64 * p).round() as usize];
+        let over = cvs.iter().filter(|&&c| c > 1.0).count();
+        let _ = writeln!(s, "- {}：中位数 {:.4}，P90 {:.4}，最大 {:.4}；CV > 1 的病种 {} 个。", kind.label_zh(), q(0.5), q(0.9), q(1.0), over);
+    }
+    let _ = writeln!(s, "\n变异系数最高的 20 个病种（病例数 ≥ {}）：\n", cfg.core_threshold);
+    let mut v: Vec<&DipEntry> = d.entries.iter().filter(|e| e.kept >= cfg.core_threshold).collect();
+    v.sort_by(|a, b| b.cost_cv.total_cmp(&a.cost_cv).then(a.code.cmp(&b.code)));
+    let _ = writeln!(s, "| 病种 | 类别 | 名称 | 病例数 | 例均费用(元) | CV | 分值 |");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|");
+    for e in v.iter().take(20) {
+        let _ = writeln!(s, "| {} | {} | {} | {} | {} | {:.4} | {} |", e.code, e.kind.label_zh(), e.name, e.cases, e.cost_mean, e.cost_cv, e.score);
+    }
+    let _ = writeln!(s, "\n每个病种的 CV 见 catalogue.csv 的 cost_cv 列；辅助目录见 aux_severity.csv、aux_age.csv。");
+}

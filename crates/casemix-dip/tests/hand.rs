@@ -15,13 +15,15 @@
 //! comprehensive K35 保守治疗 = 2000 (2024 only, weights renormalised); K35 诊断性操作 = 3000; J = 1000
 //! All-case yearly means: 2022 (25000 + 16000)/9 = 4555.5556; 2023 (27500 + 20000)/10 = 4750;
 //! 2024 (30000 + 20000 + 6000 + 3000 + 2000)/16 = 61000/16 = 3812.5.
-//! All = (4555.5556 + 2·4750 + 7·3812.5)/10 = 40743.0556/10 = 4074.305556 yuan → 407431 fen.
-//! Scores (×100, 4 decimals, half away from zero):
-//!   X 580000·100/407431 = 142.35539 → 142.3554
-//!   K35 相关手术 400000·100/407431 = 98.176133 → 98.1761
-//!   K35 保守治疗 200000·100/407431 = 49.088066 → 49.0881
-//!   K35 诊断性操作 300000·100/407431 = 73.632100 → 73.6321
-//!   J 100000·100/407431 = 24.544033 → 24.5440
+//! All (exact) = (41000/9 + 2·4750 + 7·3812.5)/10 = (41000 + 9·36187.5)/90 = 366687.5/90
+//!   = 3666875/900 yuan = 4074.305556 yuan → shown as 407431 fen; scores divide by the exact value.
+//! Scores (×100, computed once from exact values, 4 decimals, half away from zero):
+//!   X 5800·100·900/3666875 = 522000000/3666875 = 835200/5867 = 142.355548 → 142.3555
+//!     (the old two-step rounding, 580000·100/407431 = 142.355390, gave 142.3554)
+//!   K35 相关手术 4000·90000/3666875 = 576000/5867 = 98.176240 → 98.1762
+//!   K35 保守治疗 2000·90000/3666875 = 288000/5867 = 49.088120 → 49.0881
+//!   K35 诊断性操作 3000·90000/3666875 = 432000/5867 = 73.632180 → 73.6322
+//!   J 1000·90000/3666875 = 144000/5867 = 24.544060 → 24.5441
 //! Severity (each distinct secondary dx counts 1; bands 1/3/5): X's 2024 cases are level 1.
 //!   X pooled mean (82500/15) = 5500; level 1 mean 6000 → 6000/5500 = 1.090909 → 1.0909;
 //!   level 0 mean (25000 + 27500)/10 = 5250 → 5250/5500 = 0.954545 → 0.9545.
@@ -81,7 +83,7 @@ fn cfg() -> DipConfig {
 
 fn build_it(h: &[H]) -> Catalogue {
     let or = s(&["47.0900", "47.0100"]);
-    let basic = vec![("J06.9".to_string(), String::new())];
+    let basic = vec![ComboKey { dx_key: "J06.9".to_string(), proc_key: String::new() }];
     build(&cases(h), &or, &basic, &Names::default(), &cfg()).unwrap()
 }
 
@@ -107,12 +109,12 @@ fn catalogue_by_hand() {
     assert_eq!(e[4].treat, TreatType::Surgery);
     assert_eq!(cat.data().all_cost, Fen(407_431));
     assert_eq!(e[0].cost_mean, Fen(580_000));
-    assert_eq!(e[0].score, Dec4(1_423_554));
+    assert_eq!(e[0].score, Dec4(1_423_555));
     assert_eq!(e[4].cost_mean, Fen(400_000));
-    assert_eq!(e[4].score, Dec4(981_761));
+    assert_eq!(e[4].score, Dec4(981_762));
     assert_eq!(e[2].score, Dec4(490_881));
-    assert_eq!(e[3].score, Dec4(736_321));
-    assert_eq!(e[1].score, Dec4(245_440));
+    assert_eq!(e[3].score, Dec4(736_322));
+    assert_eq!(e[1].score, Dec4(245_441));
     // severity auxiliary of the core 病种
     let lv: Vec<(u8, usize, Dec4, bool)> = e[0].severity.iter().map(|l| (l.level, l.cases, l.factor, l.active)).collect();
     assert_eq!(lv, vec![(0, 10, Dec4(9545), true), (1, 5, Dec4(10909), true)]);
@@ -125,7 +127,7 @@ fn catalogue_by_hand() {
     let csv = cat.catalogue_csv();
     assert!(csv.starts_with("dip_code,kind,dx_key,proc_key,name,cases,cost_mean,cost_cv,score"));
     assert!(csv.contains("\nC00001,core,K35.8,47.0900,K35.8：47.0900,15,5800.00,"));
-    assert!(csv.contains(",142.3554,surgery,"));
+    assert!(csv.contains(",142.3555,surgery,"));
     // deterministic
     assert_eq!(build_it(&h).catalogue_csv(), csv);
     assert_eq!(build_it(&h).report_md(&[]), cat.report_md(&[]));
@@ -142,9 +144,9 @@ fn threshold_is_inclusive_and_configurable() {
     let c14 = build(&cases(&h), &or, &[], &Names::default(), &DipConfig { core_threshold: 14, ..cfg() }).unwrap();
     assert_eq!(c14.entries().iter().filter(|e| e.kind == DipKind::Core).count(), 2);
     // score base 1000 (no basic list: J06.9 becomes a comprehensive 病种 of the same cost, so the
-    // all-case cost is unchanged): X = 580000·1000/407431 = 1423.55393 → 1423.5539
+    // all-case cost is unchanged): X = 8352000/5867 = 1423.555480 → 1423.5555
     let c1000 = build(&cases(&h), &or, &[], &Names::default(), &DipConfig { score_base: 1000, ..cfg() }).unwrap();
-    assert_eq!(c1000.entries()[0].score, Dec4(14_235_539));
+    assert_eq!(c1000.entries()[0].score, Dec4(14_235_555));
 }
 
 #[test]
@@ -159,7 +161,7 @@ fn assignment_rules() {
     };
     let a = one(&["K35.800", "I10.x00"], &["47.0900"], 6000);
     assert_eq!(a.dip_code, "C00001");
-    assert_eq!(a.score, Some(Dec4(1_423_554)));
+    assert_eq!(a.score, Some(Dec4(1_423_555)));
     assert_eq!(a.aux_level, "S1/A3");
     assert_eq!(a.aux_factor, Dec4(10909));
     // diagnostic procedure dropped when an operation is present → exact match

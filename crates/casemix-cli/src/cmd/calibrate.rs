@@ -5,8 +5,8 @@
 
 use super::common::{load_grouper, resolve_scheme, DEFAULT_SCHEMES_DIR};
 use casemix_calibrate::stats::Dec4;
-use casemix_calibrate::{CalibConfig, CaseCost, DrgInfo, Inflation, ReportContext, SchemeR2, TrimRule};
-use casemix_dip::{DipCase, DipConfig, Names, ProcRule, SeverityRule};
+use casemix_calibrate::{CalibConfig, CaseCost, DrgInfo, Inflation, ReportContext, SchemeR2, TierCalibration, TrimRule};
+use casemix_dip::{ChapterRange, ComboKey, DipCase, DipConfig, Names, ProcRule, SeverityRule};
 use casemix_grouper::{Grouper, Outcome};
 use casemix_io::{ReadOptions, RecordReader, Rejection};
 use casemix_model::{Fen, SettlementList};
@@ -402,7 +402,7 @@ fn run_drg(a: DrgArgs) -> Result<(), String> {
         for t in names {
             let sub = slim(0, &|c: &HistCase| &ht[c.hospital as usize] == t);
             match casemix_calibrate::calibrate(&sub, &scheme_drgs, &expert, &cfg) {
-                Ok(c) => tiers.push((t.clone(), c)),
+                Ok(c) => tiers.push(TierCalibration { tier: t.clone(), calibration: c }),
                 Err(e) => eprintln!("级别 {t} 无法测算：{e}"),
             }
         }
@@ -421,7 +421,7 @@ fn run_drg(a: DrgArgs) -> Result<(), String> {
     if !ctx.tiers.is_empty() {
         write(o, "weights_tier.csv", &casemix_calibrate::tier_weights_csv(&ctx.tiers))?;
     }
-    write(o, "config.json", &serde_json::to_string_pretty(&cfg).expect("json"))?;
+    write(o, "config.json", &serde_json::to_string_pretty(&cfg).map_err(|e| format!("配置无法序列化：{e}"))?)?;
     write_rejections(o, &hist.rejections)?;
     let computed = cal.drgs.iter().filter(|d| d.source == casemix_calibrate::WeightSource::Computed).count();
     eprintln!(
@@ -452,24 +452,24 @@ fn read_pairs(path: &Path) -> Result<BTreeMap<String, String>, String> {
     Ok(text.lines().skip(1).filter_map(|l| l.split_once('\t')).map(|(a, b)| (a.to_string(), b.to_string())).collect())
 }
 
-fn parse_chapters(v: &[String]) -> Result<Vec<(u32, u32)>, String> {
+fn parse_chapters(v: &[String]) -> Result<Vec<ChapterRange>, String> {
     v.iter()
         .map(|s| {
             let (a, b) = s.split_once('-').unwrap_or((s, s));
             match (a.trim().parse(), b.trim().parse()) {
-                (Ok(a), Ok(b)) => Ok((a, b)),
+                (Ok(first), Ok(last)) => Ok(ChapterRange { first, last }),
                 _ => Err(format!("章节范围“{s}”应为 起-止，如 87-91")),
             }
         })
         .collect()
 }
 
-fn read_basic_list(path: &Path) -> Result<Vec<(String, String)>, String> {
+fn read_basic_list(path: &Path) -> Result<Vec<ComboKey>, String> {
     let mut r = csv::Reader::from_path(path).map_err(|e| format!("无法读取 {}：{e}", path.display()))?;
     let mut v = Vec::new();
     for rec in r.records() {
         let rec = rec.map_err(|e| e.to_string())?;
-        v.push((rec.get(0).unwrap_or("").trim().to_string(), rec.get(1).unwrap_or("").trim().to_string()));
+        v.push(ComboKey { dx_key: rec.get(0).unwrap_or("").trim().to_string(), proc_key: rec.get(1).unwrap_or("").trim().to_string() });
     }
     Ok(v)
 }
@@ -554,7 +554,7 @@ fn run_dip(a: DipArgs) -> Result<(), String> {
     write(o, "aux_severity.csv", &cat.aux_csv(false))?;
     write(o, "aux_age.csv", &cat.aux_csv(true))?;
     write(o, "report.md", &cat.report_md(&notes))?;
-    write(o, "catalogue.json", &serde_json::to_string(cat.data()).expect("json"))?;
+    write(o, "catalogue.json", &serde_json::to_string(cat.data()).map_err(|e| format!("目录库无法序列化：{e}"))?)?;
     write_rejections(o, &hist.rejections)?;
     let sm = cat.summary();
     let count = |k: casemix_dip::DipKind| cat.entries().iter().filter(|e| e.kind == k).count();
