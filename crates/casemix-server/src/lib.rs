@@ -366,6 +366,13 @@ pub fn case_from_object(o: &serde_json::Map<String, Value>) -> (SettlementList, 
             }),
         }
     }
+    // the same domains the file importers apply at parse (casemix-model FieldDomains): an
+    // amount such as 92233720368547758.07 is refused here, never priced
+    if errors.is_empty() {
+        for v in l.domain_violations(&casemix_model::FieldDomains::default()) {
+            errors.push(CaseError { field: v.field, rule: casemix_model::DomainViolation::RULE.into(), message: v.message });
+        }
+    }
     (l, errors)
 }
 

@@ -344,6 +344,34 @@ async fn pricing_with_weights_and_policy() {
     assert!(v.get("rw").is_none());
 }
 
+#[tokio::test]
+async fn amounts_outside_their_domain_are_refused_before_pricing() {
+    let policy = casemix_policy::parse(POLICY).expect("policy");
+    let mut s = state();
+    s.pricing = Some(Arc::new(Pricing::new(WEIGHTS, Some(policy), Some(casemix_pricing::Decimal::new(125, 1))).unwrap()));
+    let a = start(s).await;
+    // 92233720368547758.07 yuan is i64::MAX fen: it used to panic in pricing (fen_of_yuan) and
+    // drop the connection; 900000000000000.00 captured a region's budget; a negative total is
+    // not a cost. The list-amount domain is 0.00–10000000.00 yuan (FieldDomains::default).
+    for total in ["92233720368547758.07", "900000000000000.00", "-1.00", "10000000.01"] {
+        let mut c = appendicitis();
+        c["total_cost"] = json!(total);
+        let (st, v) = post(a, "/api/v1/group", &c).await;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(v["status"], "输入错误", "{total}: {v}");
+        assert_eq!(v["errors"][0]["field"], "total_cost", "{v}");
+        assert_eq!(v["errors"][0]["rule"], "out_of_domain", "{v}");
+        assert!(v["message"].as_str().unwrap().contains(total), "{v}");
+        assert!(v.get("payment").is_none());
+    }
+    // the upper bound itself is inside: 10,000,000.00 yuan is priced (a high outlier, still paid)
+    let mut c = appendicitis();
+    c["total_cost"] = json!("10000000.00");
+    let (st, v) = post(a, "/api/v1/group", &c).await;
+    assert_eq!((st, v["drg"].as_str()), (200, Some("GD13")), "{v}");
+    assert!(v["payment"].is_string(), "{v}");
+}
+
 mod fuzz {
     use super::*;
     use proptest::prelude::*;
@@ -356,6 +384,9 @@ mod fuzz {
             any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
             "\\PC{0,12}".prop_map(Value::String),
             prop::sample::select(vec!["K35.300", "J18.900", "47.0100", "1", "2", "30", "2025-01-02 08:00", "九"]).prop_map(|s| json!(s)),
+            // amounts at and beyond the i64 fen range, as text and as JSON numbers
+            prop::sample::select(vec!["92233720368547758.07", "-92233720368547758.08", "92233720368547758.08", "900000000000000.00", "-0.01", "1e308", "10000000.01"]).prop_map(|s| json!(s)),
+            prop::sample::select(vec![i64::MAX, i64::MIN, i64::MAX / 100, -1]).prop_map(|n| json!(n)),
         ];
         leaf.prop_recursive(3, 24, 4, |inner| {
             prop_oneof![
@@ -379,7 +410,11 @@ mod fuzz {
         static RT: OnceLock<(tokio::runtime::Runtime, SocketAddr)> = OnceLock::new();
         RT.get_or_init(|| {
             let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-            let a = rt.block_on(start(state()));
+            // priced: weights, a policy and a point value loaded, so every amount reaches pricing
+            let mut s = state();
+            let policy = casemix_policy::parse(POLICY).expect("policy");
+            s.pricing = Some(Arc::new(Pricing::new(WEIGHTS, Some(policy), Some(casemix_pricing::Decimal::new(125, 1))).unwrap()));
+            let a = rt.block_on(start(s));
             (rt, a)
         })
     }
