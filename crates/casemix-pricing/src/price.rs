@@ -689,19 +689,23 @@ fn unpriced(method: Method, held_cost: Fen, steps: Vec<Step>) -> CasePrice {
 
 /// Splits `total` fen over `weights` exactly (largest-remainder / Hamilton method): each share is
 /// floor(total × w ÷ Σw), and the leftover fen go one each to the largest remainders (ties: lower
-/// index first). Σ shares = total when Σw > 0; all zero otherwise. `total` may be negative.
-pub fn apportion(total: i64, weights: &[i64]) -> Vec<i64> {
-    let sum: i128 = weights.iter().map(|&w| w as i128).sum();
-    if sum <= 0 || weights.iter().any(|&w| w < 0) {
-        return vec![0; weights.len()];
+/// index first). Σ shares = total when Σw > 0; all zero otherwise (also when a product leaves the
+/// range of i128, which the settlement's amount domains rule out). `total` may be negative.
+/// Weights may be `i64` (case points) or `i128` (a hospital's points).
+pub fn apportion<W: Copy + Into<i128>>(total: i64, weights: &[W]) -> Vec<i64> {
+    let ws: Vec<i128> = weights.iter().map(|&w| w.into()).collect();
+    let zero = || vec![0; ws.len()];
+    let Some(sum) = ws.iter().try_fold(0i128, |a, &w| a.checked_add(w)) else { return zero() };
+    if sum <= 0 || ws.iter().any(|&w| w < 0) {
+        return zero();
     }
     let neg = total < 0;
     let t = (total as i128).abs();
-    let mut shares = Vec::with_capacity(weights.len());
-    let mut rems: Vec<(i128, usize)> = Vec::with_capacity(weights.len());
+    let mut shares = Vec::with_capacity(ws.len());
+    let mut rems: Vec<(i128, usize)> = Vec::with_capacity(ws.len());
     let mut given: i128 = 0;
-    for (i, &w) in weights.iter().enumerate() {
-        let num = t * w as i128;
+    for (i, &w) in ws.iter().enumerate() {
+        let Some(num) = t.checked_mul(w) else { return zero() };
         let q = num / sum;
         let r = num % sum;
         given += q;
@@ -710,7 +714,7 @@ pub fn apportion(total: i64, weights: &[i64]) -> Vec<i64> {
             rems.push((r, i));
         }
     }
-    let left = (t - given) as usize;
+    let left = usize::try_from(t - given).unwrap_or(0);
     if left > 0 {
         // only the top `left` remainders matter
         let cmp = |a: &(i128, usize), b: &(i128, usize)| b.0.cmp(&a.0).then(a.1.cmp(&b.1));
@@ -718,10 +722,13 @@ pub fn apportion(total: i64, weights: &[i64]) -> Vec<i64> {
             rems.select_nth_unstable_by(left - 1, cmp);
         }
         for &(_, i) in rems.iter().take(left) {
-            shares[i] += 1;
+            if let Some(x) = shares.get_mut(i) {
+                *x += 1;
+            }
         }
     }
-    shares.into_iter().map(|s| if neg { -(s as i64) } else { s as i64 }).collect()
+    // every share ≤ |total| ≤ i64::MAX
+    shares.into_iter().map(|s| i64::try_from(s).map(|s| if neg { -s } else { s }).unwrap_or(0)).collect()
 }
 
 /// Half-up rounding of `fen × ratio` to the fen.
@@ -731,5 +738,9 @@ pub fn mul_fen(f: Fen, ratio: Decimal) -> Fen {
 
 /// Exact integer quotient of fen amounts rounded half-up (used for stated splits).
 pub fn fen_div_round(n: i128, d: i128) -> Fen {
-    Fen(div_round_half_up(n, d) as i64)
+    if d == 0 {
+        return Fen::ZERO;
+    }
+    let q = div_round_half_up(n, d);
+    Fen(i64::try_from(q).unwrap_or(if q < 0 { i64::MIN } else { i64::MAX }))
 }

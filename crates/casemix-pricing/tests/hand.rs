@@ -39,7 +39,7 @@ leaving_types = [5]
 method = "fee_for_service"
 eligible_cost = "total_minus_selfpay"
 [special_cases]
-approved = ["C10"]
+approved = ["H1:C10"]
 cap_share = 0.5
 [exclusions]
 items = [{ code = "NEWDRUG1", name = "某新药" }]
