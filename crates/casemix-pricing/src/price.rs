@@ -317,16 +317,18 @@ impl<'a> Pricer<'a> {
         Ok(())
     }
 
-    /// Prices one case. Never panics: a list outside the amount domains is [`Method::Refused`]
-    /// (with the reason), a list the policy's gate holds is [`Method::Held`], and a computation
+    /// Prices one case. Never panics: a list the policy's gate holds is [`Method::Held`], a list
+    /// outside the amount domains is [`Method::Refused`] (with the reason), and a computation
     /// beyond the range of points or money is refused with an `OVERFLOW` step.
     pub fn price(&self, c: &CaseInput, flags: CaseFlags) -> CasePrice {
-        if let Err(r) = self.check_amounts(c) {
-            return unpriced(Method::Refused, Fen::ZERO, vec![r.step]);
-        }
+        // the gate first: a list with QC errors is held whatever it claims (an absurd amount is
+        // itself a QC error), and a held list is never priced
         let gate = &self.policy.qc_gate;
         if gate.holds(c.qc_errors, c.qc_accepted) {
             return unpriced(Method::Held, c.total_cost, vec![Step::QcHeld { errors: c.qc_errors, max: gate.max_errors }]);
+        }
+        if let Err(r) = self.check_amounts(c) {
+            return unpriced(Method::Refused, Fen::ZERO, vec![r.step]);
         }
         match self.price_checked(c, flags) {
             Ok(p) => p,

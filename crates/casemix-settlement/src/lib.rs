@@ -274,6 +274,8 @@ fn select_year(
             Some(("hospital_unknown", format!("清单 {}：医院 {} 不在医院名录中，无法结算", c.list_id, c.hospital_code)))
         } else if tier_budgets && !hosp.get(c.hospital_code.as_str()).is_some_and(|h| tier_ids.contains(&h.tier)) {
             Some(("tier_unknown", format!("清单 {}：医院 {} 的档次不在政策 tiers 中，无法分档结算", c.list_id, c.hospital_code)))
+        } else if input.pricer.policy.qc_gate.holds(c.qc_errors, c.qc_accepted) {
+            None // held (待补正): shown on the statement whatever it claims, never priced
         } else {
             input.pricer.check_amounts(c).err().map(|r| (r.rule, format!("清单 {}：{}", c.list_id, r.message_zh())))
         };
@@ -579,7 +581,8 @@ pub fn settle(input: &SettleInput, period: Period) -> Settlement {
         if pr.method == Method::Held {
             // 待补正: shown, never paid, never in points or the point value
             s.held_cases += 1;
-            s.held_cost += c.total_cost;
+            // a held list's amount is outside every domain check: saturate, never overflow
+            s.held_cost = Fen(s.held_cost.0.saturating_add(c.total_cost.0));
             continue;
         }
         s.cases += 1;
@@ -777,7 +780,7 @@ pub fn settle(input: &SettleInput, period: Period) -> Settlement {
         tiers: tier_sum,
         cases: statements.iter().map(|s| s.cases).sum(),
         held_cases: statements.iter().map(|s| s.held_cases).sum(),
-        held_cost: statements.iter().map(|s| s.held_cost).sum(),
+        held_cost: Fen(statements.iter().fold(0i64, |a, s| a.saturating_add(s.held_cost.0))),
         rejected: rejections.len() as u64,
         net_payments: net,
         remainder: pool_undistributed + advance_retained + clearing_retained + deductions_total + deposit_retained,
@@ -847,7 +850,7 @@ impl Settlement {
                     problems.push(format!("待补正病例（医院 {}）不应有点数或支付，却支付 {} 元", c.hospital_code, c.payment()));
                 }
                 e[3] += 1;
-                e[4] += w(c.price.case_cost);
+                e[4] = (e[4] + w(c.price.case_cost)).clamp(i64::MIN as i128, i64::MAX as i128);
                 continue;
             }
             e[0] += w(c.points_payment);

@@ -373,6 +373,7 @@ cap_share = 0.2
             for period in [Period::Year, Period::Month(month)] {
                 let s = settle_with(&p, &cases, &approved, period, &ind);
                 prop_assert!(s.summary.balances(), "{:?}", s.summary);
+                prop_assert!(s.check_balance().ok(), "{:?}", s.check_balance().problems);
                 // every case of the period is in exactly one method; none lost
                 let in_period = cases.iter().filter(|c| period == Period::Year || Period::Month(c.month) == period).count();
                 prop_assert_eq!(s.cases.len(), in_period);
