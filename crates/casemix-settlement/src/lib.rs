@@ -157,6 +157,8 @@ pub struct Rejection {
     pub index: Option<usize>,
     pub list_id: String,
     pub hospital_code: String,
+    /// The field the rule concerns (`list_id`, `total_cost`, `hospital_code`, …).
+    pub field: &'static str,
     pub rule: &'static str,
     pub message: String,
 }
@@ -238,8 +240,8 @@ pub struct CaseKey {
     pub list_id: String,
 }
 
-fn reject(rejections: &mut Vec<Rejection>, index: Option<usize>, c: (&str, &str), rule: &'static str, message: String) {
-    rejections.push(Rejection { index, list_id: c.1.to_string(), hospital_code: c.0.to_string(), rule, message });
+fn reject(rejections: &mut Vec<Rejection>, index: Option<usize>, c: (&str, &str), field: &'static str, rule: &'static str, message: String) {
+    rejections.push(Rejection { index, list_id: c.1.to_string(), hospital_code: c.0.to_string(), field, rule, message });
 }
 
 /// The cases of the policy year that can be settled: in the year, hospital (and tier) known,
@@ -263,26 +265,26 @@ fn select_year(
     for (i, c) in input.cases.iter().enumerate() {
         let id = (c.hospital_code.as_str(), c.list_id.as_str());
         if c.year != year {
-            reject(rejections, Some(i), id, "out_of_year", format!("清单 {}：出院年度 {} 不是结算年度 {year}", c.list_id, c.year));
+            reject(rejections, Some(i), id, "discharge_time", "out_of_year", format!("清单 {}：出院年度 {} 不是结算年度 {year}", c.list_id, c.year));
             continue;
         }
         let report = period == Period::Year || period == Period::Month(c.month);
-        let why: Option<(&'static str, String)> = if last.get(&id) != Some(&i) {
+        let why: Option<(&'static str, &'static str, String)> = if last.get(&id) != Some(&i) {
             let later = last.get(&id).copied().unwrap_or(i);
-            Some(("duplicate_list_id", format!("医院 {} 的清单 {} 被后一次提交（第 {} 条记录）替换，以后提交的为准，本条不参与结算", c.hospital_code, c.list_id, later + 1)))
+            Some(("list_id", "duplicate_list_id", format!("医院 {} 的清单 {} 被后一次提交（第 {} 条记录）替换，以后提交的为准，本条不参与结算", c.hospital_code, c.list_id, later + 1)))
         } else if !input.hospitals.is_empty() && !hosp.contains_key(c.hospital_code.as_str()) {
-            Some(("hospital_unknown", format!("清单 {}：医院 {} 不在医院名录中，无法结算", c.list_id, c.hospital_code)))
+            Some(("hospital_code", "hospital_unknown", format!("清单 {}：医院 {} 不在医院名录中，无法结算", c.list_id, c.hospital_code)))
         } else if tier_budgets && !hosp.get(c.hospital_code.as_str()).is_some_and(|h| tier_ids.contains(&h.tier)) {
-            Some(("tier_unknown", format!("清单 {}：医院 {} 的档次不在政策 tiers 中，无法分档结算", c.list_id, c.hospital_code)))
+            Some(("hospital_code", "tier_unknown", format!("清单 {}：医院 {} 的档次不在政策 tiers 中，无法分档结算", c.list_id, c.hospital_code)))
         } else if input.pricer.policy.qc_gate.holds(c.qc_errors, c.qc_accepted) {
             None // held (待补正): shown on the statement whatever it claims, never priced
         } else {
-            input.pricer.check_amounts(c).err().map(|r| (r.rule, format!("清单 {}：{}", c.list_id, r.message_zh())))
+            input.pricer.check_amounts(c).err().map(|r| (r.field, r.rule, format!("清单 {}：{}", c.list_id, r.message_zh())))
         };
         match why {
-            Some((rule, message)) => {
+            Some((field, rule, message)) => {
                 if report {
-                    reject(rejections, Some(i), id, rule, message);
+                    reject(rejections, Some(i), id, field, rule, message);
                 }
             }
             None => sel.push(i),
@@ -324,7 +326,7 @@ fn apply_deductions(input: &SettleInput, period: Period, year_sel: &[usize], in_
         year_sel.iter().map(|&i| ((input.cases[i].hospital_code.as_str(), input.cases[i].list_id.as_str()), i)).collect();
     let mut fx = AuditEffects { adjusted: FxHashMap::default(), not_paid: FxHashSet::default(), audit_note: FxHashMap::default(), amount_deductions: BTreeMap::new() };
     let refuse = |rej: &mut Vec<Rejection>, d: &Deduction, rule: &'static str, message: String| {
-        reject(rej, None, (d.hospital_code.as_str(), d.list_id.as_str()), rule, message)
+        reject(rej, None, (d.hospital_code.as_str(), d.list_id.as_str()), "deduction", rule, message)
     };
     for d in input.deductions {
         let i = match deduction_case(input, &pos, d) {
