@@ -308,4 +308,15 @@ mod tests {
         let bad = RateTable::from_weights_csv("drg,cost_mean\nX,abc\n", Decimal::ONE).unwrap_err();
         assert!(bad[0].message.contains("缺少列") || bad[0].message.contains("金额"));
     }
+
+    #[test]
+    fn absurd_weights_are_refused_with_line_and_column() {
+        // rw 10^25 × scale 100 overflows nothing now: it is above 10^6 points and refused (line 2)
+        let e = RateTable::from_weights_csv("drg,cost_mean,rw\nX,100.00,10000000000000000000000000\n", Decimal::from(100)).unwrap_err();
+        assert_eq!((e[0].line, e[0].column.as_str()), (2, "points"));
+        // a mean of 10^10 yuan + 1 fen is above 10^12 fen (line 3); cases must be 0–10^9 (line 4)
+        let t = "drg,cost_mean,points,cases\nA,100.00,1,1\nB,10000000000.01,1,1\nC,100.00,1,1000000000000\n";
+        let e = RateTable::from_weights_csv(t, Decimal::ONE).unwrap_err();
+        assert_eq!(e.iter().map(|x| (x.line, x.column.as_str())).collect::<Vec<_>>(), vec![(3, "cost_mean"), (4, "cases")]);
+    }
 }
