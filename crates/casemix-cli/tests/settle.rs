@@ -179,3 +179,45 @@ fn special_approval_without_hospital_is_refused_with_its_line() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("第 2 行") && err.contains("hospital_code,list_id"), "{err}");
 }
+
+fn shared() -> PathBuf {
+    std::env::var("CASEMIX_SHARED").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
+}
+
+#[test]
+fn qc_scheme_holds_lists_with_errors_unless_the_bureau_accepted_them() {
+    // The scenario's lists carry only id, hospital, discharge time, total and group: QC finds
+    // 错误-level gaps (sex, birth date, diagnoses …) in every one, so with --qc-scheme each list
+    // that is not replaced is held (待补正) — 7 of 8; nothing is paid, and the whole 100000.00
+    // yuan stays as a pool with no points. The bureau accepts H2's B1: it alone is settled,
+    // 200 points take the whole pool (500 yuan a point) → H2 100000.00.
+    let d = dir().join("qc");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("policy.toml"), POLICY).unwrap();
+    std::fs::write(d.join("cases.csv"), CASES.replace(",qc_errors", ",note").replace(",0\n", ",-\n").replace(",3\n", ",-\n")).unwrap();
+    std::fs::write(d.join("weights.csv"), "drg,cost_mean,points\nG1,10000.00,100\nG2,20000.00,200\n").unwrap();
+    std::fs::write(d.join("accepted.csv"), "hospital_code,list_id\nH2,B1\n").unwrap();
+    let run = |accepted: bool, out: &str| {
+        let mut c = casemix();
+        c.args(["settle", "year", "--year", "2025", "--qc-scheme", "chs_drg_11", "--qc-schemes-dir"])
+            .arg(shared().join("schemes"))
+            .arg("--policy")
+            .arg(d.join("policy.toml"))
+            .arg("--cases")
+            .arg(d.join("cases.csv"))
+            .arg("--weights")
+            .arg(d.join("weights.csv"))
+            .arg("-o")
+            .arg(d.join(out));
+        if accepted {
+            c.arg("--qc-accepted").arg(d.join("accepted.csv"));
+        }
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let sum = read_csv(&d.join(out).join("summary.csv"));
+        let v = |k: &str| row(&sum, "key", k)[0]["value"].clone();
+        (v("qc_gate"), v("held_cases"), v("net_payments"), v("remainder.pool_not_distributable"), v("balanced"))
+    };
+    assert_eq!(run(false, "held"), ("已执行".into(), "7".into(), "0.00".into(), "100000.00".into(), "是".into()));
+    assert_eq!(run(true, "accepted"), ("已执行".into(), "6".into(), "100000.00".into(), "0.00".into(), "是".into()));
+}

@@ -414,7 +414,15 @@ fn by_hospital<'c>(members: &[usize], cases: &'c [CaseInput]) -> BTreeMap<&'c st
 
 /// Splits a fixed or bounded point value's money: each hospital its points × value (half-up),
 /// then over its cases by largest remainder (`per_case` = each case rounded on its own instead).
-fn at_value(pv: Decimal, pool: Fen, units: i128, members: &[usize], cases: &[CaseInput], prices: &[CasePrice], pay: &mut [Fen], per_case: bool) -> PoolOut {
+/// The cases of one tier's pool: their indices into the period's cases and prices.
+struct Members<'a> {
+    members: &'a [usize],
+    cases: &'a [CaseInput],
+    prices: &'a [CasePrice],
+}
+
+fn at_value(pv: Decimal, pool: Fen, units: i128, m: &Members, pay: &mut [Fen], per_case: bool) -> PoolOut {
+    let (members, cases, prices) = (m.members, m.cases, m.prices);
     let mut s = Fen::ZERO;
     if per_case {
         for &k in members {
@@ -437,11 +445,11 @@ fn at_value(pv: Decimal, pool: Fen, units: i128, members: &[usize], cases: &[Cas
 }
 
 /// Rule 2: a tier's points pool over its cases.
-#[allow(clippy::too_many_arguments)]
-fn distribute(p: &Policy, period: Period, pool: Fen, units: i128, members: &[usize], cases: &[CaseInput], prices: &[CasePrice], pay: &mut [Fen]) -> PoolOut {
+fn distribute(p: &Policy, period: Period, pool: Fen, units: i128, m: &Members, pay: &mut [Fen]) -> PoolOut {
     if let (Period::Month(_), Some(bpv)) = (period, p.budget.budget_point_value) {
-        return at_value(bpv.0, pool, units, members, cases, prices, pay, true);
+        return at_value(bpv.0, pool, units, m, pay, true);
     }
+    let (members, cases, prices) = (m.members, m.cases, m.prices);
     if pool.0 <= 0 || units <= 0 {
         return PoolOut { not_distributable: pool, ..Default::default() };
     }
@@ -450,7 +458,7 @@ fn distribute(p: &Policy, period: Period, pool: Fen, units: i128, members: &[usi
         let raw = yuan_of_fen(pool) / Decimal::from_i128_with_scale(units, 4);
         let (lo, hi) = (bpv.0 * (Decimal::ONE - band.0), bpv.0 * (Decimal::ONE + band.0));
         if raw < lo || raw > hi {
-            return at_value(if raw < lo { lo } else { hi }, pool, units, members, cases, prices, pay, false);
+            return at_value(if raw < lo { lo } else { hi }, pool, units, m, pay, false);
         }
     }
     // two levels: the pool over hospitals by their points, then each hospital's amount over its
@@ -547,7 +555,7 @@ pub fn settle(input: &SettleInput, period: Period) -> Settlement {
         let at_cost = Fen(members.iter().map(|&k| prices[k].ffs_amount.0 as i128 + prices[k].exclusions_amount.0 as i128).sum::<i128>().clamp(i64::MIN as i128, i64::MAX as i128) as i64);
         let pool = Fen(tier_budget[ti]) - at_cost;
         let units: i128 = members.iter().map(|&k| prices[k].points_units as i128).sum();
-        let out = distribute(p, period, pool, units, &members, &period_cases, &prices, &mut points_payment);
+        let out = distribute(p, period, pool, units, &Members { members: &members, cases: &period_cases, prices: &prices }, &mut points_payment);
         pool_parts.by_value += out.by_value;
         pool_parts.rounding += out.rounding;
         pool_parts.not_distributable += out.not_distributable;
