@@ -345,6 +345,7 @@ pub fn validate(p: &Policy) -> Vec<PolicyError> {
     if p.readmission.factor.0 < zero() || p.readmission.factor.0 > onez() {
         e.push(err("readmission.factor", format!("再入院点数系数应在 [0, 1] 之间，当前为 {}", p.readmission.factor)));
     }
+    validate_gate(p, &mut e);
     let cl = &p.clearing;
     positive(&mut e, "clearing.min", cl.min);
     if cl.max.0 < cl.min.0 {
@@ -369,6 +370,56 @@ pub fn validate(p: &Policy) -> Vec<PolicyError> {
     e
 }
 
+/// Largest amount (yuan) any money key may hold: 10^12 yuan = 10^14 fen, far above a region's
+/// annual budget and far below the i64 fen range, so sums of a year's cases cannot overflow.
+pub const MAX_YUAN: i64 = 1_000_000_000_000;
+
+/// Splits an approved special case `医院编码:清单流水号` into (hospital code, list id).
+pub fn special_key(entry: &str) -> Option<(&str, &str)> {
+    let (h, l) = entry.split_once(':')?;
+    let (h, l) = (h.trim(), l.trim());
+    (!h.is_empty() && !l.is_empty()).then_some((h, l))
+}
+
+fn validate_gate(p: &Policy, e: &mut Vec<PolicyError>) {
+    let g = &p.qc_gate;
+    if !g.hold_on_errors && g.max_errors > 0 {
+        e.push(err("qc_gate.max_errors", format!("qc_gate.hold_on_errors = false 时不暂缓任何清单，max_errors = {} 无意义，请删除或启用暂缓", g.max_errors)));
+    }
+    if g.max_errors > 1000 {
+        e.push(err("qc_gate.max_errors", format!("允许的质控错误数 {} 过大（应在 0–1000 之间）", g.max_errors)));
+    }
+    let max = Decimal::from(MAX_YUAN / 1000);
+    if g.max_case_cost.0 <= zero() || g.max_case_cost.0 > max {
+        e.push(err("qc_gate.max_case_cost", format!("单份清单金额上限应在 (0, {max}] 元之间，当前为 {}", g.max_case_cost)));
+    }
+    if g.max_case_cost.0.normalize().scale() > 2 {
+        e.push(err("qc_gate.max_case_cost", format!("金额最多两位小数（分），当前为 {}", g.max_case_cost)));
+    }
+    let b = &p.budget;
+    for (key, v) in [("budget.total_cost", b.total_cost), ("budget.fund", b.fund)] {
+        if v.is_some_and(|v| v.0 > Decimal::from(MAX_YUAN)) {
+            e.push(err(key, format!("预算金额超出上限 {MAX_YUAN} 元")));
+        }
+    }
+    if let (Some(f), Some(sh)) = (b.fund, b.fund_share_of_cost) {
+        if sh.0 > zero() && f.0.checked_div(sh.0).is_none_or(|t| t > Decimal::from(MAX_YUAN)) {
+            e.push(err("budget.fund_share_of_cost", format!("基金预算 ÷ 基金占费用比例超出预算上限 {MAX_YUAN} 元")));
+        }
+    }
+    for (i, a) in p.special_cases.approved.iter().enumerate() {
+        if special_key(a).is_none() {
+            e.push(err(
+                format!("special_cases.approved.{i}"),
+                format!("特病单议批准病例须写成“医院编码:清单流水号”（清单流水号只在本院内唯一），当前为“{a}”"),
+            ));
+        }
+    }
+    if b.budget_point_value.is_some_and(|v| v.0 > Decimal::from(1_000_000)) {
+        e.push(err("budget.budget_point_value", "预算点值超出上限 1000000 元/点"));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -391,6 +442,47 @@ adjustment_fund_share = 0.05
         assert_eq!(p.outliers.high.threshold, ThresholdMode::Level);
         assert_eq!(p.special_cases.cap_share.0, Decimal::new(5, 2));
         assert_eq!(p.budget.total_cost.unwrap().0, Decimal::new(100000000, 2));
+        // the settlement gate holds every list with a QC error unless the bureau accepted it
+        assert!(p.qc_gate.hold_on_errors);
+        assert_eq!(p.qc_gate.max_errors, 0);
+        assert_eq!(p.qc_gate.max_case_cost.0, Decimal::from(10_000_000));
+        assert!(p.qc_gate.holds(1, false));
+        assert!(!p.qc_gate.holds(1, true));
+        assert!(!p.qc_gate.holds(0, false));
+    }
+
+    #[test]
+    fn qc_gate_is_read_and_validated_with_the_key_named() {
+        let p = parse(&format!("{MIN}\n[qc_gate]\nmax_errors = 2\nmax_case_cost = \"5000000.00\"\n")).unwrap();
+        // 2 errors tolerated, the third holds
+        assert!(!p.qc_gate.holds(2, false) && p.qc_gate.holds(3, false));
+        let off = parse(&format!("{MIN}\n[qc_gate]\nhold_on_errors = false\n")).unwrap();
+        assert!(!off.qc_gate.holds(50, false));
+        let e = parse(&format!("{MIN}\n[qc_gate]\nhold_on_errors = false\nmax_errors = 3\n")).unwrap_err();
+        assert_eq!(e[0].key, "qc_gate.max_errors");
+        assert!(e[0].message.contains("无意义"), "{}", e[0]);
+        let e = parse(&format!("{MIN}\n[qc_gate]\nmax_case_cost = 0\n")).unwrap_err();
+        assert_eq!(e[0].key, "qc_gate.max_case_cost");
+        let e = parse(&format!("{MIN}\n[qc_gate]\nmax_case_cost = \"100.001\"\n")).unwrap_err();
+        assert_eq!(e[0].key, "qc_gate.max_case_cost");
+        let e = parse(&format!("{MIN}\n[qc_gate]\nhold = true\n")).unwrap_err();
+        assert!(e[0].key.starts_with("qc_gate") && e[0].message.contains("未知的参数名"), "{}", e[0]);
+        let e = parse(&format!("{MIN}\n[qc_gate]\nmax_errors = -1\n")).unwrap_err();
+        assert!(e[0].key.contains("qc_gate"), "{}", e[0]);
+    }
+
+    #[test]
+    fn absurd_budgets_and_bare_special_ids_are_refused() {
+        // 10^12 yuan is the ceiling; one fen more is refused
+        let big = MIN.replace("\"1000000.00\"", "\"1000000000000.01\"");
+        assert_eq!(parse(&big).unwrap_err()[0].key, "budget.total_cost");
+        let fund = MIN.replace("total_cost = \"1000000.00\"", "fund = \"1000000\"\nfund_share_of_cost = \"0.0000000001\"");
+        assert_eq!(parse(&fund).unwrap_err()[0].key, "budget.fund_share_of_cost");
+        let e = parse(&format!("{MIN}\n[special_cases]\napproved = [\"H1:L1\", \"L2\"]\n")).unwrap_err();
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].key, "special_cases.approved.1");
+        assert!(e[0].message.contains("医院编码:清单流水号"));
+        assert_eq!(special_key(" H1 : L:1 "), Some(("H1", "L:1")));
     }
 
     #[test]

@@ -40,6 +40,44 @@ pub struct Policy {
     pub clearing: Clearing,
     #[serde(default)]
     pub readmission: Readmission,
+    #[serde(default)]
+    pub qc_gate: QcGate,
+}
+
+/// 结算闸门 (settlement gate): which lists take part in points, point values and payments at all.
+/// A list with QC errors (前置质控“错误”级问题) is held (待补正): it earns no points, takes no money
+/// and does not move the point value until it is corrected (re-uploaded clean) or the bureau accepts
+/// it despite its errors. Source: regions.md (Lhasa) — settlement lists are quality-checked before
+/// grouping; payment.md §3 — failed-QC cases are paid by the fallback *or rejected per policy*;
+/// issue 12 — the default holds them.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct QcGate {
+    /// Hold lists with more than `max_errors` QC errors (default true: hold every list with errors).
+    #[serde(default = "yes")]
+    pub hold_on_errors: bool,
+    /// Errors a list may carry and still be settled (default 0).
+    #[serde(default)]
+    pub max_errors: u32,
+    /// Largest 金额合计 (yuan) one list may claim; a list above it, or with any amount below 0, is
+    /// refused, never priced (default 10,000,000 yuan — the QC amount domain of issue 12; the
+    /// costliest real inpatient stays are a few million yuan).
+    #[serde(default = "ten_million")]
+    pub max_case_cost: Dec,
+}
+fn ten_million() -> Dec {
+    d("10000000")
+}
+impl Default for QcGate {
+    fn default() -> Self {
+        QcGate { hold_on_errors: true, max_errors: 0, max_case_cost: ten_million() }
+    }
+}
+impl QcGate {
+    /// Whether a list with `qc_errors` QC errors (and the bureau's acceptance) is held (待补正).
+    pub fn holds(&self, qc_errors: u32, accepted: bool) -> bool {
+        self.hold_on_errors && !accepted && qc_errors > self.max_errors
+    }
 }
 
 /// 再入院: the same insured person back in the same group within the window — the earlier stay's
@@ -371,7 +409,8 @@ impl Default for Fallback {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SpecialCases {
-    /// Approved list ids (more may come from a file on the command line).
+    /// Approved cases as `医院编码:清单流水号` (a list id is unique only within its hospital; more
+    /// may come from a file on the command line).
     #[serde(default)]
     pub approved: Vec<String>,
     /// Cap as share of group-paid discharges (spec-notes §1.5: DRG 5%, DIP 5‰).

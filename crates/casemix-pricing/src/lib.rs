@@ -10,7 +10,7 @@ pub mod price;
 pub mod rates;
 pub mod step;
 
-pub use price::{apportion, fen_of_yuan, mul_fen, yuan_of_fen, CaseFlags, CaseInput, CasePrice, Pricer, POINTS_DP, POINTS_UNIT};
+pub use price::{apportion, fen_of_yuan, mul_fen, try_fen_of_yuan, yuan_of_fen, CaseFlags, CaseInput, CasePrice, Pricer, Refusal, MAX_CASE_POINTS, POINTS_DP, POINTS_UNIT};
 pub use rates::{div_round_half_up, hospitals_from_csv, GroupRate, Hospital, RateError, RateSource, RateTable};
 pub use rust_decimal::Decimal;
 pub use step::{Method, Outlier, Step};

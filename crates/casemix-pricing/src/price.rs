@@ -42,6 +42,41 @@ pub struct CaseInput {
     /// Admission and discharge as day numbers (any fixed epoch), for the readmission rule.
     pub admit_day: Option<i64>,
     pub discharge_day: Option<i64>,
+    /// Number of QC findings of severity 错误 on the list (前置质控); the policy's settlement gate
+    /// (`[qc_gate]`) decides whether the list is held (待补正).
+    pub qc_errors: u32,
+    /// The bureau accepted the list despite its QC errors (经办机构认可): never held.
+    pub qc_accepted: bool,
+}
+
+/// Largest points one case may earn (10^8): a case above it comes from an absurd weight or
+/// amount and is refused, so that Σ points of a region's year stays far inside i64 units.
+pub const MAX_CASE_POINTS: i64 = 100_000_000;
+
+/// Why a case was not priced: the field, a stable rule code and the step that explains it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    pub field: &'static str,
+    pub rule: &'static str,
+    pub step: Step,
+}
+
+impl Refusal {
+    /// The Chinese reason.
+    pub fn message_zh(&self) -> String {
+        self.step.zh()
+    }
+}
+
+/// An exact computation left the range of money or points.
+#[derive(Debug, Clone, Copy)]
+struct Ovf(&'static str);
+
+fn mul(a: Decimal, b: Decimal) -> Result<Decimal, Ovf> {
+    a.checked_mul(b).ok_or(Ovf("病例点数"))
+}
+fn add(a: Decimal, b: Decimal) -> Result<Decimal, Ovf> {
+    a.checked_add(b).ok_or(Ovf("病例点数"))
 }
 
 /// The priced case.
@@ -79,20 +114,44 @@ impl CasePrice {
     pub fn explanation_zh(&self) -> String {
         self.steps.iter().map(|s| s.zh()).collect::<Vec<_>>().join("；")
     }
-    /// Value of the points at a point value (yuan per point), rounded half-up to the fen.
-    pub fn points_value(&self, point_value: Decimal) -> Fen {
-        fen_of_yuan(self.final_points * point_value)
+    /// Value of the points at a point value (yuan per point), rounded half-up to the fen;
+    /// `None` when it lies beyond the range of fen.
+    pub fn try_points_value(&self, point_value: Decimal) -> Option<Fen> {
+        try_fen_of_yuan(self.final_points.checked_mul(point_value)?)
     }
-    /// Whole payment of the case at a point value: points value + fee-for-service + exclusions.
+    /// Whole payment at a point value: points value + fee-for-service + exclusions; `None` when
+    /// it lies beyond the range of fen.
+    pub fn try_payment(&self, point_value: Decimal) -> Option<Fen> {
+        let p = self.try_points_value(point_value)?.0;
+        Some(Fen(p.checked_add(self.ffs_amount.0)?.checked_add(self.exclusions_amount.0)?))
+    }
+    /// [`Self::try_points_value`], saturated at the bounds of fen (never panics; callers with an
+    /// unbounded point value should use the `try_` form).
+    pub fn points_value(&self, point_value: Decimal) -> Fen {
+        self.try_points_value(point_value).unwrap_or_else(|| saturated(self.final_points.is_sign_negative() != point_value.is_sign_negative()))
+    }
+    /// [`Self::try_payment`], saturated at the bounds of fen (never panics).
     pub fn payment(&self, point_value: Decimal) -> Fen {
-        self.points_value(point_value) + self.ffs_amount + self.exclusions_amount
+        self.try_payment(point_value).unwrap_or_else(|| saturated(self.final_points.is_sign_negative() != point_value.is_sign_negative()))
     }
 }
 
-/// Yuan (exact decimal) → fen, rounded half away from zero.
+fn saturated(negative: bool) -> Fen {
+    Fen(if negative { i64::MIN } else { i64::MAX })
+}
+
+/// Yuan (exact decimal) → fen, rounded half away from zero; `None` beyond the range of i64 fen.
+pub fn try_fen_of_yuan(y: Decimal) -> Option<Fen> {
+    let f = y.checked_mul(Decimal::ONE_HUNDRED)?.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
+    let m = f.mantissa().checked_div(10i128.checked_pow(f.scale())?)?;
+    i64::try_from(m).ok().map(Fen)
+}
+
+/// Yuan (exact decimal) → fen, rounded half away from zero, saturated at the bounds of i64 fen
+/// (never panics; every amount the settlement computes is bounded by the policy's domains, and
+/// callers with unbounded input use [`try_fen_of_yuan`]).
 pub fn fen_of_yuan(y: Decimal) -> Fen {
-    let f = (y * Decimal::ONE_HUNDRED).round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
-    Fen(i64::try_from(f.mantissa() / 10i128.pow(f.scale())).expect("amount within i64 fen"))
+    try_fen_of_yuan(y).unwrap_or_else(|| saturated(y.is_sign_negative()))
 }
 
 /// Fen → yuan decimal.
@@ -104,12 +163,16 @@ fn round_points(p: Decimal) -> Decimal {
     p.round_dp_with_strategy(POINTS_DP, RoundingStrategy::MidpointAwayFromZero)
 }
 
-fn units(p: Decimal) -> i64 {
+/// Points → integer units of 10^-4; refused above [`MAX_CASE_POINTS`].
+fn units(p: Decimal) -> Result<i64, Ovf> {
     let r = round_points(p);
+    if r.abs() > Decimal::from(MAX_CASE_POINTS) {
+        return Err(Ovf("病例点数（上限 100000000）"));
+    }
     let m = r.mantissa();
     let s = r.scale();
-    let u = if s <= POINTS_DP { m * 10i128.pow(POINTS_DP - s) } else { m / 10i128.pow(s - POINTS_DP) };
-    i64::try_from(u).expect("points within range")
+    let u = if s <= POINTS_DP { m.checked_mul(10i128.pow(POINTS_DP - s)) } else { Some(m / 10i128.pow(s - POINTS_DP)) };
+    u.and_then(|u| i64::try_from(u).ok()).ok_or(Ovf("病例点数"))
 }
 
 /// A code list with exact codes and `*` prefixes.
@@ -214,22 +277,66 @@ impl<'a> Pricer<'a> {
     }
 
     /// Coefficient of a case of group `code` at hospital `h` (steps: level/bonus/discipline).
-    fn coefficient(&self, h: &HospCtx, code: &str) -> (Decimal, Step) {
+    fn coefficient(&self, h: &HospCtx, code: &str) -> Result<(Decimal, Step), Ovf> {
         let basic = !self.basic.is_empty() && self.basic.matches(code);
         let mut disc = Decimal::ONE;
         for (v, i) in &h.disciplines {
-            let set = &self.discipline_sets[*i];
-            if set.is_empty() || set.matches(code) {
-                disc *= *v;
+            let applies = self.discipline_sets.get(*i).is_some_and(|set| set.is_empty() || set.matches(code));
+            if applies {
+                disc = mul(disc, *v)?;
             }
         }
         let (level, bonus) = if basic { (Decimal::ONE, Decimal::ZERO) } else { (h.level_coef, h.bonus) };
-        let value = (level + bonus) * disc;
-        (value, Step::Coefficient { level, bonus, discipline: disc, value, basic })
+        let value = mul(add(level, bonus)?, disc)?;
+        Ok((value, Step::Coefficient { level, bonus, discipline: disc, value, basic }))
     }
 
-    /// Prices one case.
+    /// The list's amounts within their domains: 金额合计 in (0, qc_gate.max_case_cost], 全自费,
+    /// what others paid and each excluded item in [0, max], and Σ excluded items ≤ max.
+    pub fn check_amounts(&self, c: &CaseInput) -> Result<(), Refusal> {
+        let max = try_fen_of_yuan(self.policy.qc_gate.max_case_cost.0).unwrap_or(Fen(i64::MAX));
+        let out = |field: &'static str, rule: &'static str, amount: Fen| Refusal { field, rule, step: Step::AmountOutOfRange { field, amount, max } };
+        if c.total_cost.0 <= 0 {
+            return Err(out("total_cost", "total_cost_not_positive", c.total_cost));
+        }
+        if c.total_cost > max {
+            return Err(out("total_cost", "amount_out_of_range", c.total_cost));
+        }
+        for (field, a) in [("selfpay_items", c.selfpay), ("others_paid", c.others_paid)] {
+            if a.0 < 0 || a > max {
+                return Err(out(field, "amount_out_of_range", a));
+            }
+        }
+        let mut sum: i128 = 0;
+        for (_, a) in &c.excluded_items {
+            sum += a.0 as i128;
+            if a.0 < 0 || *a > max || sum > max.0 as i128 {
+                return Err(out("excluded_items", "amount_out_of_range", *a));
+            }
+        }
+        Ok(())
+    }
+
+    /// Prices one case. Never panics: a list the policy's gate holds is [`Method::Held`], a list
+    /// outside the amount domains is [`Method::Refused`] (with the reason), and a computation
+    /// beyond the range of points or money is refused with an `OVERFLOW` step.
     pub fn price(&self, c: &CaseInput, flags: CaseFlags) -> CasePrice {
+        // the gate first: a list with QC errors is held whatever it claims (an absurd amount is
+        // itself a QC error), and a held list is never priced
+        let gate = &self.policy.qc_gate;
+        if gate.holds(c.qc_errors, c.qc_accepted) {
+            return unpriced(Method::Held, c.total_cost, vec![Step::QcHeld { errors: c.qc_errors, max: gate.max_errors }]);
+        }
+        if let Err(r) = self.check_amounts(c) {
+            return unpriced(Method::Refused, Fen::ZERO, vec![r.step]);
+        }
+        match self.price_checked(c, flags) {
+            Ok(p) => p,
+            Err(Ovf(what)) => unpriced(Method::Refused, Fen::ZERO, vec![Step::Overflow { what }]),
+        }
+    }
+
+    fn price_checked(&self, c: &CaseInput, flags: CaseFlags) -> Result<CasePrice, Ovf> {
         let p = self.policy;
         let mut steps = Vec::with_capacity(6);
         // exclusions (除外支付)
@@ -277,7 +384,7 @@ impl<'a> Pricer<'a> {
             out.method = Method::NotPaid;
             out.exclusions_amount = Fen::ZERO;
             out.steps = steps;
-            return out;
+            return Ok(out);
         }
         let h = match self.hospitals.get(c.hospital_code.as_str()) {
             Some(h) => h,
@@ -302,11 +409,11 @@ impl<'a> Pricer<'a> {
                 Some(m) if days > *m => (*m, true),
                 _ => (days, false),
             };
-            let (k, kstep) = if p.per_bed_day.apply_coefficient { self.coefficient(h, code) } else { (Decimal::ONE, Step::NotPaid) };
+            let (k, kstep) = if p.per_bed_day.apply_coefficient { self.coefficient(h, code)? } else { (Decimal::ONE, Step::NotPaid) };
             if p.per_bed_day.apply_coefficient {
                 steps.push(kstep);
             }
-            let pts = round_points(*ppd * Decimal::from(days) * k);
+            let pts = round_points(mul(mul(*ppd, Decimal::from(days))?, k)?);
             steps.push(Step::PerBedDay { points_per_day: *ppd, days, capped, coefficient: k, points: pts });
             out.method = Method::PerBedDay;
             out.group = self.rates.get(code);
@@ -325,19 +432,19 @@ impl<'a> Pricer<'a> {
             out.method = Method::SpecialCase;
             out.ffs_amount = eligible;
             out.steps = steps;
-            return out;
+            return Ok(out);
         }
         let mut base = g.base_points;
         steps.push(Step::BaseGroup { points: base, mean_cost: g.mean_cost });
         if p.policy.model == Model::DipScores {
             if let Some(f) = c.aux_factor {
                 if f > Decimal::ZERO && f != Decimal::ONE {
-                    base *= f;
+                    base = mul(base, f)?;
                     steps.push(Step::AuxFactor { factor: f });
                 }
             }
         }
-        let (k, kstep) = self.coefficient(h, code);
+        let (k, kstep) = self.coefficient(h, code)?;
         steps.push(kstep);
         out.base_points = base;
         out.coefficient = k;
@@ -346,7 +453,7 @@ impl<'a> Pricer<'a> {
             if let Some((_, pts)) = self.day_surgery.iter().find(|(s, _)| s.matches(code)) {
                 let dp = pts.unwrap_or(base);
                 let kk = if p.day_surgery.apply_coefficient { k } else { Decimal::ONE };
-                let fp = round_points(dp * kk);
+                let fp = round_points(mul(dp, kk)?);
                 steps.push(Step::DaySurgery { points: dp, coefficient: kk, final_points: fp });
                 out.method = Method::DaySurgery;
                 out.base_points = dp;
@@ -357,9 +464,13 @@ impl<'a> Pricer<'a> {
         // reference mean and ratio
         let reference = match p.outliers.reference {
             Reference::GroupMean => g.mean_cost,
-            Reference::LevelMean => fen_of_yuan(yuan_of_fen(g.mean_cost) * h.level_coef),
+            Reference::LevelMean => try_fen_of_yuan(mul(yuan_of_fen(g.mean_cost), h.level_coef)?).ok_or(Ovf("参照次均费用"))?,
         };
-        let ratio = if reference.0 > 0 { Decimal::from(case_cost.0) / Decimal::from(reference.0) } else { Decimal::ONE };
+        let ratio = if reference.0 > 0 {
+            Decimal::from(case_cost.0).checked_div(Decimal::from(reference.0)).ok_or(Ovf("费用倍率"))?
+        } else {
+            Decimal::ONE
+        };
         out.cost_ratio = ratio;
         steps.push(Step::Ratio { case_cost, reference, ratio });
         let high = &p.outliers.high;
@@ -388,12 +499,12 @@ impl<'a> Pricer<'a> {
                 out.outlier = Outlier::High;
                 match high.payment {
                     HighPayment::AdditionalPoints => {
-                        let pts = round_points(base * k + base * (ratio - t));
+                        let pts = round_points(add(mul(base, k)?, mul(base, ratio - t)?)?);
                         steps.push(Step::HighAdditional { threshold: t, base, coefficient: k, ratio, points: pts });
                         return finish(out, pts, steps);
                     }
                     HighPayment::DeviationScore => {
-                        let pts = round_points((ratio - t + Decimal::ONE) * base * k);
+                        let pts = round_points(mul(mul(ratio - t + Decimal::ONE, base)?, k)?);
                         steps.push(Step::HighDeviation { threshold: t, base, coefficient: k, ratio, points: pts });
                         return finish(out, pts, steps);
                     }
@@ -402,7 +513,7 @@ impl<'a> Pricer<'a> {
                         out.method = Method::FeeForService;
                         out.ffs_amount = eligible;
                         out.steps = steps;
-                        return out;
+                        return Ok(out);
                     }
                 }
             }
@@ -413,7 +524,7 @@ impl<'a> Pricer<'a> {
         if incomplete {
             out.outlier = Outlier::Incomplete;
             let r = ratio.min(Decimal::ONE);
-            let pts = round_points(base * k * r);
+            let pts = round_points(mul(mul(base, k)?, r)?);
             steps.push(Step::Incomplete { leaving_type: c.leaving_type, los: c.los_days, ratio, points: pts });
             return finish(out, pts, steps);
         }
@@ -422,16 +533,16 @@ impl<'a> Pricer<'a> {
         if is_low {
             out.outlier = Outlier::Low;
             let kk = if low.apply_coefficient { k } else { Decimal::ONE };
-            let pts = round_points((base * ratio * kk).min(base * k));
+            let pts = round_points(mul(mul(base, ratio)?, kk)?.min(mul(base, k)?));
             steps.push(Step::Low { threshold: low.multiplier.0, ratio, points: pts });
             return finish(out, pts, steps);
         }
-        let pts = round_points(base * k);
+        let pts = round_points(mul(base, k)?);
         steps.push(Step::Normal { base, coefficient: k, points: pts });
         finish(out, pts, steps)
     }
 
-    fn fallback(&self, mut out: CasePrice, mut steps: Vec<Step>) -> CasePrice {
+    fn fallback(&self, mut out: CasePrice, mut steps: Vec<Step>) -> Result<CasePrice, Ovf> {
         let p = self.policy;
         match p.fallback.method {
             FallbackMethod::FeeForService => {
@@ -439,14 +550,13 @@ impl<'a> Pricer<'a> {
                 out.method = Method::FeeForService;
                 out.ffs_amount = out.eligible_cost;
                 out.steps = steps;
-                out
+                Ok(out)
             }
             FallbackMethod::Points => {
                 let mean = self.rates.all_case_mean;
                 let pts = if mean.0 > 0 {
-                    round_points(
-                        Decimal::from(out.case_cost.0) / Decimal::from(mean.0) * p.policy.points_scale.0 * p.fallback.points_discount.0,
-                    )
+                    let r = Decimal::from(out.case_cost.0).checked_div(Decimal::from(mean.0)).ok_or(Ovf("费用倍率"))?;
+                    round_points(mul(mul(r, p.policy.points_scale.0)?, p.fallback.points_discount.0)?)
                 } else {
                     Decimal::ZERO
                 };
@@ -513,7 +623,7 @@ impl Pricer<'_> {
         let exempt = CodeSet::new(&r.exempt_groups);
         let mut by_person: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
         for (i, c) in cases.iter().enumerate() {
-            if !c.insured_id.is_empty() && c.admit_day.is_some() && c.discharge_day.is_some() && c.group.is_some() {
+            if !c.insured_id.is_empty() && c.admit_day.is_some() && c.discharge_day.is_some() && c.group.is_some() && !matches!(out[i].method, Method::Held | Method::Refused) {
                 by_person.entry(c.insured_id.as_str()).or_default().push(i);
             }
         }
@@ -526,7 +636,8 @@ impl Pricer<'_> {
             for w in stays.windows(2) {
                 let (a, b) = (w[0], w[1]);
                 let (ca, cb) = (&cases[a], &cases[b]);
-                let gap = cb.admit_day.unwrap() - ca.discharge_day.unwrap();
+                let (Some(admit), Some(discharged)) = (cb.admit_day, ca.discharge_day) else { continue };
+                let Some(gap) = admit.checked_sub(discharged) else { continue };
                 if ca.group == cb.group && (0..=window).contains(&gap) && out[a].method == Method::Group {
                     if !exempt.is_empty() && exempt.matches(ca.group.as_deref().unwrap_or("")) {
                         continue;
@@ -538,38 +649,65 @@ impl Pricer<'_> {
         hit.sort_unstable();
         for (a, b) in hit {
             let before = out[a].final_points;
-            let pts = round_points(before * r.factor.0);
-            out[a].steps.push(Step::Readmission { next: cases[b].list_id.clone(), days: cases[b].admit_day.unwrap() - cases[a].discharge_day.unwrap(), factor: r.factor.0, points: pts });
+            // factor ∈ [0, 1] (validated) and points ≤ MAX_CASE_POINTS: the product cannot overflow
+            let Ok(pts) = mul(before, r.factor.0).map(round_points) else { continue };
+            let Ok(u) = units(pts) else { continue };
+            let days = cases[b].admit_day.zip(cases[a].discharge_day).map(|(x, y)| x.saturating_sub(y)).unwrap_or(0);
+            out[a].steps.push(Step::Readmission { next: cases[b].list_id.clone(), days, factor: r.factor.0, points: pts });
             out[a].final_points = pts;
-            out[a].points_units = units(pts);
+            out[a].points_units = u;
         }
     }
 }
 
-fn finish(mut out: CasePrice, pts: Decimal, mut steps: Vec<Step>) -> CasePrice {
+fn finish(mut out: CasePrice, pts: Decimal, mut steps: Vec<Step>) -> Result<CasePrice, Ovf> {
     let pts = round_points(pts.max(Decimal::ZERO));
     steps.push(Step::Rounded { points: pts });
     out.final_points = pts;
-    out.points_units = units(pts);
+    out.points_units = units(pts)?;
     out.steps = steps;
-    out
+    Ok(out)
+}
+
+/// A case that earns nothing: held by the gate (`held_cost` = its total cost) or refused.
+fn unpriced(method: Method, held_cost: Fen, steps: Vec<Step>) -> CasePrice {
+    CasePrice {
+        method,
+        group: None,
+        base_points: Decimal::ZERO,
+        coefficient: Decimal::ONE,
+        outlier: Outlier::None,
+        cost_ratio: Decimal::ZERO,
+        final_points: Decimal::ZERO,
+        points_units: 0,
+        ffs_amount: Fen::ZERO,
+        exclusions_amount: Fen::ZERO,
+        case_cost: held_cost,
+        eligible_cost: Fen::ZERO,
+        expert_review: false,
+        steps,
+    }
 }
 
 /// Splits `total` fen over `weights` exactly (largest-remainder / Hamilton method): each share is
 /// floor(total × w ÷ Σw), and the leftover fen go one each to the largest remainders (ties: lower
-/// index first). Σ shares = total when Σw > 0; all zero otherwise. `total` may be negative.
-pub fn apportion(total: i64, weights: &[i64]) -> Vec<i64> {
-    let sum: i128 = weights.iter().map(|&w| w as i128).sum();
-    if sum <= 0 || weights.iter().any(|&w| w < 0) {
-        return vec![0; weights.len()];
+/// index first). Σ shares = total when Σw > 0; all zero otherwise (also when a product leaves the
+/// range of i128, which the settlement's amount domains rule out). `total` may be negative.
+/// Weights may be `i64` (case points) or `i128` (a hospital's points).
+pub fn apportion<W: Copy + Into<i128>>(total: i64, weights: &[W]) -> Vec<i64> {
+    let ws: Vec<i128> = weights.iter().map(|&w| w.into()).collect();
+    let zero = || vec![0; ws.len()];
+    let Some(sum) = ws.iter().try_fold(0i128, |a, &w| a.checked_add(w)) else { return zero() };
+    if sum <= 0 || ws.iter().any(|&w| w < 0) {
+        return zero();
     }
     let neg = total < 0;
     let t = (total as i128).abs();
-    let mut shares = Vec::with_capacity(weights.len());
-    let mut rems: Vec<(i128, usize)> = Vec::with_capacity(weights.len());
+    let mut shares = Vec::with_capacity(ws.len());
+    let mut rems: Vec<(i128, usize)> = Vec::with_capacity(ws.len());
     let mut given: i128 = 0;
-    for (i, &w) in weights.iter().enumerate() {
-        let num = t * w as i128;
+    for (i, &w) in ws.iter().enumerate() {
+        let Some(num) = t.checked_mul(w) else { return zero() };
         let q = num / sum;
         let r = num % sum;
         given += q;
@@ -578,7 +716,7 @@ pub fn apportion(total: i64, weights: &[i64]) -> Vec<i64> {
             rems.push((r, i));
         }
     }
-    let left = (t - given) as usize;
+    let left = usize::try_from(t - given).unwrap_or(0);
     if left > 0 {
         // only the top `left` remainders matter
         let cmp = |a: &(i128, usize), b: &(i128, usize)| b.0.cmp(&a.0).then(a.1.cmp(&b.1));
@@ -586,10 +724,13 @@ pub fn apportion(total: i64, weights: &[i64]) -> Vec<i64> {
             rems.select_nth_unstable_by(left - 1, cmp);
         }
         for &(_, i) in rems.iter().take(left) {
-            shares[i] += 1;
+            if let Some(x) = shares.get_mut(i) {
+                *x += 1;
+            }
         }
     }
-    shares.into_iter().map(|s| if neg { -(s as i64) } else { s as i64 }).collect()
+    // every share ≤ |total| ≤ i64::MAX
+    shares.into_iter().map(|s| i64::try_from(s).map(|s| if neg { -s } else { s }).unwrap_or(0)).collect()
 }
 
 /// Half-up rounding of `fen × ratio` to the fen.
@@ -599,5 +740,9 @@ pub fn mul_fen(f: Fen, ratio: Decimal) -> Fen {
 
 /// Exact integer quotient of fen amounts rounded half-up (used for stated splits).
 pub fn fen_div_round(n: i128, d: i128) -> Fen {
-    Fen(div_round_half_up(n, d) as i64)
+    if d == 0 {
+        return Fen::ZERO;
+    }
+    let q = div_round_half_up(n, d);
+    Fen(i64::try_from(q).unwrap_or(if q < 0 { i64::MIN } else { i64::MAX }))
 }

@@ -107,10 +107,10 @@ impl RateTable {
         let c_name = col("name");
         let c_cases = col("cases");
         let c_kind = col("kind");
+        let (Some(c_code), Some(c_mean)) = (c_code, c_mean) else { return Err(errors) };
         if !errors.is_empty() {
             return Err(errors);
         }
-        let (c_code, c_mean) = (c_code.unwrap(), c_mean.unwrap());
         let mut groups = Vec::new();
         let mut seen = FxHashMap::default();
         let mut unrated = Vec::new();
@@ -132,11 +132,15 @@ impl RateTable {
             }
             let mean_text = get(Some(c_mean));
             let mean = match Fen::parse_yuan(mean_text) {
-                Ok(f) if f.0 >= 0 => f,
+                Ok(f) if f.0 >= 0 && f.0 <= MAX_MEAN_FEN => f,
                 // a group without history (e.g. weight taken from its ADRG): mean derived below
                 _ if mean_text.is_empty() => Fen(-1),
                 _ => {
-                    errors.push(RateError { line, column: "cost_mean".into(), message: format!("次均费用“{}”不是有效金额", get(Some(c_mean))) });
+                    errors.push(RateError {
+                    line,
+                    column: "cost_mean".into(),
+                    message: format!("次均费用“{}”不是有效金额（应在 0–{} 元之间）", get(Some(c_mean)), Fen(MAX_MEAN_FEN)),
+                });
                     continue;
                 }
             };
@@ -149,17 +153,27 @@ impl RateTable {
             let base = if !pts_text.is_empty() {
                 Decimal::from_str(pts_text).ok()
             } else {
-                Decimal::from_str(get(c_rw)).ok().map(|rw| rw * scale)
+                Decimal::from_str(get(c_rw)).ok().and_then(|rw| rw.checked_mul(scale))
             };
-            let Some(base) = base.filter(|b| *b >= Decimal::ZERO) else {
-                errors.push(RateError { line, column: points_col.into(), message: format!("点数/分值“{pts_text}”不是有效数值") });
+            let Some(base) = base.filter(|b| *b >= Decimal::ZERO && *b <= Decimal::from(MAX_BASE_POINTS)) else {
+                let shown = if pts_text.is_empty() { get(c_rw) } else { pts_text };
+                errors.push(RateError { line, column: points_col.into(), message: format!("点数/分值“{shown}”不是有效数值（应在 0–{MAX_BASE_POINTS} 之间）") });
                 continue;
             };
             if seen.insert(code.clone(), line).is_some() {
                 errors.push(RateError { line, column: code_col.into(), message: format!("分组 {code} 重复") });
                 continue;
             }
-            let cases: i128 = get(c_cases).parse().unwrap_or(0);
+            let cases: i128 = match get(c_cases) {
+                "" => 0,
+                t => match t.parse::<i128>() {
+                    Ok(n) if (0..=MAX_GROUP_CASES).contains(&n) => n,
+                    _ => {
+                        errors.push(RateError { line, column: "cases".into(), message: format!("病例数“{t}”应为 0–{MAX_GROUP_CASES} 的整数") });
+                        continue;
+                    }
+                },
+            };
             if mean.0 >= 0 {
                 sum_cost += cases * mean.0 as i128;
                 sum_cases += cases;
@@ -180,13 +194,22 @@ impl RateTable {
         // definition, payment.md §1.5), rounded half-up to the fen
         let scale = if source == RateSource::DipCatalogue { Decimal::ONE_HUNDRED } else { scale };
         for g in groups.iter_mut().filter(|g| g.mean_cost.0 < 0) {
-            g.mean_cost = crate::price::fen_of_yuan(g.base_points / scale * crate::price::yuan_of_fen(all_case_mean));
+            // base ≤ 10^6 points, scale > 0 (validated), mean ≤ 10^12 fen: bounded, and checked anyway
+            let m = g.base_points.checked_div(scale).and_then(|r| r.checked_mul(crate::price::yuan_of_fen(all_case_mean)));
+            g.mean_cost = m.and_then(crate::price::try_fen_of_yuan).unwrap_or(Fen::ZERO);
         }
         let mut t = RateTable::from_groups(source, groups, all_case_mean);
         t.unrated = unrated;
         Ok(t)
     }
 }
+
+/// Largest group mean cost a rate table may state: 10^12 fen (10^10 yuan).
+pub const MAX_MEAN_FEN: i64 = 1_000_000_000_000;
+/// Largest base points (分值) of a group: 10^6 (RW 10,000 at scale 100).
+pub const MAX_BASE_POINTS: i64 = 1_000_000;
+/// Largest case count of a group in the history: 10^9.
+pub const MAX_GROUP_CASES: i128 = 1_000_000_000;
 
 /// Integer division rounded half away from zero (the stated rounding of every fen amount).
 pub fn div_round_half_up(n: i128, d: i128) -> i128 {
@@ -284,5 +307,16 @@ mod tests {
         assert_eq!((r2.get("DD11"), r2.unrated.clone()), (None, vec!["DD11".to_string()]));
         let bad = RateTable::from_weights_csv("drg,cost_mean\nX,abc\n", Decimal::ONE).unwrap_err();
         assert!(bad[0].message.contains("缺少列") || bad[0].message.contains("金额"));
+    }
+
+    #[test]
+    fn absurd_weights_are_refused_with_line_and_column() {
+        // rw 10^25 × scale 100 overflows nothing now: it is above 10^6 points and refused (line 2)
+        let e = RateTable::from_weights_csv("drg,cost_mean,rw\nX,100.00,10000000000000000000000000\n", Decimal::from(100)).unwrap_err();
+        assert_eq!((e[0].line, e[0].column.as_str()), (2, "points"));
+        // a mean of 10^10 yuan + 1 fen is above 10^12 fen (line 3); cases must be 0–10^9 (line 4)
+        let t = "drg,cost_mean,points,cases\nA,100.00,1,1\nB,10000000000.01,1,1\nC,100.00,1,1000000000000\n";
+        let e = RateTable::from_weights_csv(t, Decimal::ONE).unwrap_err();
+        assert_eq!(e.iter().map(|x| (x.line, x.column.as_str())).collect::<Vec<_>>(), vec![(3, "cost_mean"), (4, "cases")]);
     }
 }

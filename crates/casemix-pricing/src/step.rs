@@ -21,6 +21,12 @@ pub enum Method {
     SpecialCase,
     /// 不予支付 (confirmed audit finding or merged split stay).
     NotPaid,
+    /// 待补正: held by the policy's settlement gate (QC errors, not accepted by the bureau) — no
+    /// points, no money, not in the point value until corrected or accepted.
+    Held,
+    /// 拒绝计价: an amount outside its domain (≤ 0 total, above the gate's ceiling, or a result
+    /// beyond the range of money) — never priced, never paid.
+    Refused,
 }
 
 impl Method {
@@ -33,6 +39,8 @@ impl Method {
             Method::FfsPoints => "ffs_points",
             Method::SpecialCase => "special_case",
             Method::NotPaid => "not_paid",
+            Method::Held => "held",
+            Method::Refused => "refused",
         }
     }
     pub fn label_zh(self) -> &'static str {
@@ -44,6 +52,8 @@ impl Method {
             Method::FfsPoints => "按项目折算点数",
             Method::SpecialCase => "特病单议",
             Method::NotPaid => "不予支付",
+            Method::Held => "待补正（暂缓结算）",
+            Method::Refused => "拒绝计价（金额超出范围）",
         }
     }
     /// Paid by points (the pool), as opposed to money at cost.
@@ -116,6 +126,12 @@ pub enum Step {
     Rounded { points: Decimal },
     Readmission { next: String, days: i64, factor: Decimal, points: Decimal },
     Payment { points: Decimal, point_value: Decimal, amount: Fen },
+    /// Held by the settlement gate: `errors` QC errors, `max` tolerated.
+    QcHeld { errors: u32, max: u32 },
+    /// An amount outside its domain; `field` is the list's field key.
+    AmountOutOfRange { field: &'static str, amount: Fen, max: Fen },
+    /// A computed value beyond the range of exact money/points (absurd weights or amounts).
+    Overflow { what: &'static str },
 }
 
 fn n(d: &Decimal) -> String {
@@ -153,6 +169,9 @@ impl Step {
             Step::Rounded { .. } => "ROUND",
             Step::Readmission { .. } => "READMIT",
             Step::Payment { .. } => "PAY",
+            Step::QcHeld { .. } => "QC_HELD",
+            Step::AmountOutOfRange { .. } => "AMOUNT_RANGE",
+            Step::Overflow { .. } => "OVERFLOW",
         }
     }
 
@@ -237,6 +256,17 @@ impl Step {
             Step::Payment { points, point_value, amount } => {
                 format!("支付 = 点数 {} × 点值 {} 元 = {amount} 元（四舍五入到分）", n(points), n(point_value))
             }
+            Step::QcHeld { errors, max } => format!(
+                "结算清单前置质控有 {errors} 个错误（允许 {max} 个），待补正：暂缓结算，不计点数、不参与点值计算、不支付，更正或经办机构认可后再结算"
+            ),
+            Step::AmountOutOfRange { field, amount, max } => {
+                if amount.0 <= 0 && *field == "total_cost" {
+                    format!("金额合计 {field} = {amount} 元，应大于 0，拒绝计价（不按低倍率 0 点处理）")
+                } else {
+                    format!("金额 {field} = {amount} 元，超出允许范围 0–{max} 元，拒绝计价")
+                }
+            }
+            Step::Overflow { what } => format!("{what}超出可计算范围（权重或金额异常），拒绝计价"),
         }
     }
 }

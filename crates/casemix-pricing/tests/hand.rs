@@ -39,7 +39,7 @@ leaving_types = [5]
 method = "fee_for_service"
 eligible_cost = "total_minus_selfpay"
 [special_cases]
-approved = ["C10"]
+approved = ["H1:C10"]
 cap_share = 0.5
 [exclusions]
 items = [{ code = "NEWDRUG1", name = "某新药" }]
@@ -298,4 +298,45 @@ fn readmission_within_the_window_halves_the_earlier_stay() {
     assert_eq!(pts, ["50", "100", "100", "100", "200", "100", "400", "400"].iter().map(|x| d(x)).collect::<Vec<_>>());
     assert!(out[0].reasons().ends_with("READMIT"));
     assert_eq!(out[0].points_units, 500_000);
+}
+
+#[test]
+fn money_conversions_never_panic() {
+    // 92233720368547758.07 yuan is the largest fen amount; one fen more is out of range
+    assert_eq!(try_fen_of_yuan(Decimal::from_str("92233720368547758.07").unwrap()), Some(Fen(i64::MAX)));
+    assert_eq!(try_fen_of_yuan(Decimal::from_str("92233720368547758.08").unwrap()), None);
+    assert_eq!(try_fen_of_yuan(Decimal::MAX), None);
+    // the plain form saturates instead of panicking
+    assert_eq!(fen_of_yuan(Decimal::MAX), Fen(i64::MAX));
+    assert_eq!(fen_of_yuan(Decimal::MIN), Fen(i64::MIN));
+    // half away from zero: 0.005 yuan → 1 fen, −0.005 → −1 fen
+    assert_eq!((fen_of_yuan(Decimal::from_str("0.005").unwrap()), fen_of_yuan(Decimal::from_str("-0.005").unwrap())), (Fen(1), Fen(-1)));
+}
+
+#[test]
+fn absurd_amounts_are_refused_with_the_reason_not_a_panic() {
+    let (p, r, hs) = (parse(POLICY).unwrap(), rates(), hospitals());
+    let pr = Pricer::new(&p, &r, &hs);
+    // finding 2: 92233720368547758.07 yuan, no QC errors reported → refused (above the default
+    // ceiling of 10000000 yuan), with the field and the ceiling named
+    let c = case("MAX", "H1", Some("G1"), i64::MAX);
+    let cp = pr.price(&c, CaseFlags::default());
+    assert_eq!((cp.method, cp.final_points, cp.payment(Decimal::from(130))), (Method::Refused, Decimal::ZERO, Fen::ZERO));
+    assert!(cp.explanation_zh().contains("total_cost") && cp.explanation_zh().contains("10000000.00"), "{}", cp.explanation_zh());
+    // a negative total is refused, not a 0-point low outlier
+    let cp = pr.price(&case("NEG", "H1", Some("G1"), -50_000), CaseFlags::default());
+    assert_eq!((cp.method, cp.reasons().as_str()), (Method::Refused, "AMOUNT_RANGE"));
+    assert!(cp.explanation_zh().contains("应大于 0"));
+    // with QC errors the gate holds it first: 待补正, no points, no money
+    let mut c = case("HELD", "H1", Some("G1"), i64::MAX);
+    c.qc_errors = 2;
+    let cp = pr.price(&c, CaseFlags::default());
+    assert_eq!((cp.method, cp.points_units, cp.payment(Decimal::from(130))), (Method::Held, 0, Fen::ZERO));
+    assert_eq!(cp.reasons(), "QC_HELD");
+    // a point value of 10^20 yuan: payment beyond the fen range → None, and the plain form saturates
+    let cp = pr.price(&case("OK", "H1", Some("G1"), 1_000_000), CaseFlags::default());
+    assert!(cp.final_points > Decimal::ZERO);
+    let huge = Decimal::from_str("100000000000000000000").unwrap();
+    assert_eq!(cp.try_payment(huge), None);
+    assert_eq!(cp.payment(huge), Fen(i64::MAX));
 }

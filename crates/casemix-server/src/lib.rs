@@ -461,5 +461,7 @@ fn case_input(l: &SettlementList, drg: Option<&str>) -> CaseInput {
         insured_id: l.insured_id.clone().unwrap_or_default(),
         admit_day: None,
         discharge_day: None,
+        qc_errors: 0,
+        qc_accepted: false,
     }
 }

@@ -66,7 +66,7 @@ payment = "additional_points"
 [exclusions]
 items = [{ code = "NEWDRUG1" }]
 [special_cases]
-approved = ["C10"]
+approved = ["H1:C10"]
 cap_share = 0.5
 [clearing.deposit_return]
 full_score = 100
@@ -177,8 +177,8 @@ fn monthly_settlement_with_advance_share_and_deposit() {
 fn audit_actions_change_points() {
     let p = parse(BASE).unwrap();
     let cases = region_cases();
-    let mk = |id: &str, action, target: &str| Deduction { list_id: id.into(), hospital_code: String::new(), rule: "R".into(), action, target: target.into(), amount: Fen::ZERO, reason: String::new() };
-    let ded = vec![mk("C03", Action::NotPaid, ""), mk("C02", Action::Regroup, "G2"), mk("C01", Action::MergeInto, "C13")];
+    let mk = |id: &str, h: &str, action, target: &str| Deduction { list_id: id.into(), hospital_code: h.into(), rule: "R".into(), action, target: target.into(), amount: Fen::ZERO, reason: String::new() };
+    let ded = vec![mk("C03", "H3", Action::NotPaid, ""), mk("C02", "H2", Action::Regroup, "G2"), mk("C01", "H1", Action::MergeInto, "C13")];
     let s = run(&p, &cases, &ded, &BTreeMap::new(), Period::Year);
     let m: BTreeMap<&str, &CaseLine> = s.cases.iter().map(|c| (cases[c.index].list_id.as_str(), c)).collect();
     // C03 not paid: 0 points
@@ -323,18 +323,19 @@ cap_share = 0.2
 
     fn arb_case() -> impl Strategy<Value = (u8, u8, i64, i64, bool, u8)> {
         // hospital, group (0 = ungrouped, 1–2 = G1/G2, 3 = unknown), cost, selfpay, special, month
-        (0u8..3, 0u8..4, 0i64..6_000_000, 0i64..200_000, proptest::bool::weighted(0.1), 1u8..13)
+        (0u8..3, 0u8..4, 1i64..6_000_000, 0i64..200_000, proptest::bool::weighted(0.1), 1u8..13)
     }
 
-    fn build(raw: &[(u8, u8, i64, i64, bool, u8)]) -> (Vec<CaseInput>, FxHashSet<String>) {
+    fn build(raw: &[(u8, u8, i64, i64, bool, u8)]) -> (Vec<CaseInput>, FxHashSet<CaseKey>) {
         let mut approved = FxHashSet::default();
         let cases = raw
             .iter()
             .enumerate()
             .map(|(i, &(h, g, cost, sp, special, m))| {
                 let id = format!("R{i}");
+                let hc = ["H1", "H2", "H3"][h as usize];
                 if special {
-                    approved.insert(id.clone());
+                    approved.insert(CaseKey { hospital_code: hc.into(), list_id: id.clone() });
                 }
                 let grp = match g {
                     0 => None,
@@ -342,7 +343,7 @@ cap_share = 0.2
                     2 => Some("G2"),
                     _ => Some("XX"),
                 };
-                let mut c = case(&id, ["H1", "H2", "H3"][h as usize], grp, cost, m as u32);
+                let mut c = case(&id, hc, grp, cost, m as u32);
                 c.selfpay = Fen(sp.min(cost));
                 c.others_paid = Fen(cost / 3);
                 c
@@ -351,7 +352,7 @@ cap_share = 0.2
         (cases, approved)
     }
 
-    fn settle_with(p: &Policy, cases: &[CaseInput], approved: &FxHashSet<String>, period: Period, ind: &BTreeMap<String, IndicatorRow>) -> Settlement {
+    fn settle_with(p: &Policy, cases: &[CaseInput], approved: &FxHashSet<CaseKey>, period: Period, ind: &BTreeMap<String, IndicatorRow>) -> Settlement {
         let r = rates();
         let hs = hospitals();
         let pr = Pricer::new(p, &r, &hs);
@@ -372,6 +373,7 @@ cap_share = 0.2
             for period in [Period::Year, Period::Month(month)] {
                 let s = settle_with(&p, &cases, &approved, period, &ind);
                 prop_assert!(s.summary.balances(), "{:?}", s.summary);
+                prop_assert!(s.check_balance().ok(), "{:?}", s.check_balance().problems);
                 // every case of the period is in exactly one method; none lost
                 let in_period = cases.iter().filter(|c| period == Period::Year || Period::Month(c.month) == period).count();
                 prop_assert_eq!(s.cases.len(), in_period);
@@ -480,7 +482,7 @@ payment = "additional_points"
 [incomplete]
 leaving_types = [5]
 [special_cases]
-approved = ["C10"]
+approved = ["H1:C10"]
 cap_share = 0.5
 [exclusions]
 items = [{ code = "NEWDRUG1" }]

@@ -190,6 +190,8 @@ impl Engine {
             insured_id: l.insured_id.clone().unwrap_or_default(),
             admit_day: l.admit_time.map(|t| t.date().num_days_from_ce() as i64),
             discharge_day: Some(dt.date().num_days_from_ce() as i64),
+            qc_errors: 0,
+            qc_accepted: false,
         })
     }
 

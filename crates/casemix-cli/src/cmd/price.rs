@@ -69,8 +69,14 @@ pub fn run(a: Args) -> Result<(), String> {
     }
     let (cases, rejects) = load_cases(&a.cases, policy.policy.model)?;
     let pricer = Pricer::new(&policy, &rates, &hospitals);
-    let policy_approved: std::collections::BTreeSet<&str> = policy.special_cases.approved.iter().map(String::as_str).collect();
-    let prices = pricer.price_all(&cases, |i| approved.contains(&cases[i].list_id) || policy_approved.contains(cases[i].list_id.as_str()), |_| false);
+    // approvals name the hospital: a list id is unique only within its hospital
+    let policy_approved: std::collections::BTreeSet<(&str, &str)> = policy.special_cases.approved.iter().filter_map(|a| casemix_policy::special_key(a)).collect();
+    let is_approved = |i: usize| {
+        let c = &cases[i];
+        policy_approved.contains(&(c.hospital_code.as_str(), c.list_id.as_str()))
+            || approved.contains(&casemix_settlement::CaseKey { hospital_code: c.hospital_code.clone(), list_id: c.list_id.clone() })
+    };
+    let prices = pricer.price_all(&cases, is_approved, |_| false);
     let err = |e: csv::Error| format!("写出 {} 失败：{e}", a.out.display());
     let mut w = csv::Writer::from_path(&a.out).map_err(err)?;
     w.write_record(PRICE_COLUMNS).map_err(err)?;

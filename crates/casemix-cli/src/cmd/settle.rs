@@ -6,7 +6,7 @@ use casemix_model::{Fen, SettlementList};
 use casemix_policy::{Model, Policy};
 use casemix_pricing::{hospitals_from_csv, CaseInput, Decimal, Hospital, RateTable};
 use casemix_settlement::{
-    deductions_from_csv, indicators_from_csv, settle, Deduction, FxHashSet, HospitalStatement, IndicatorRow, Period, SettleInput, Settlement,
+    deductions_from_csv, indicators_from_csv, settle, CaseKey, Deduction, FxHashSet, HospitalStatement, IndicatorRow, Period, SettleInput, Settlement,
 };
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -31,9 +31,19 @@ pub struct Common {
     /// 医院名录 hospitals.csv（code,name,level,tier,…）
     #[arg(long)]
     pub hospitals: Option<PathBuf>,
-    /// 特病单议批准清单（每行一个 list_id，可有表头 list_id）(approved special cases)
+    /// 特病单议批准清单（每行 hospital_code,list_id，可有表头）(approved special cases)
     #[arg(long)]
     pub special: Option<PathBuf>,
+    /// 前置质控所用分组方案（目录或编号）：给出时先对每份清单做质控，有“错误”级问题的清单按政策
+    /// [qc_gate] 暂缓结算（待补正）；不给出时读病例文件中的 qc_errors 列（无此列则不执行闸门）
+    #[arg(long)]
+    pub qc_scheme: Option<String>,
+    /// 方案库目录（--qc-scheme 为编号时在此查找）
+    #[arg(long, default_value = super::common::DEFAULT_SCHEMES_DIR)]
+    pub qc_schemes_dir: PathBuf,
+    /// 经办机构认可的质控有误清单（hospital_code,list_id）：这些清单不暂缓
+    #[arg(long)]
+    pub qc_accepted: Option<PathBuf>,
     /// 审核扣减 deductions.csv（casemix review 输出）
     #[arg(long)]
     pub deductions: Option<PathBuf>,
@@ -199,11 +209,49 @@ pub fn case_input(l: &SettlementList, model: Model) -> Result<CaseInput, (String
         insured_id: l.insured_id.clone().unwrap_or_default(),
         admit_day: l.admit_time.map(|t| t.date().num_days_from_ce() as i64),
         discharge_day: Some(dt.date().num_days_from_ce() as i64),
+        qc_errors: qc_errors_column(l)?,
+        qc_accepted: matches!(extra(l, "qc_accepted"), Some("true" | "1" | "是")),
     })
+}
+
+/// The `qc_errors` column of a case file (e.g. an export of the workbench), when present.
+fn qc_errors_column(l: &SettlementList) -> Result<u32, (String, String, String)> {
+    match extra(l, "qc_errors") {
+        None => Ok(0),
+        Some(v) => v.parse::<u32>().map_err(|_| ("qc_errors".into(), "qc_errors".into(), format!("质控错误数“{v}”应为非负整数"))),
+    }
 }
 
 /// Reads grouped cases through casemix-io; bad records become rejections.
 pub fn load_cases(path: &Path, model: Model) -> Result<(Vec<CaseInput>, Vec<Reject>), String> {
+    load_cases_qc(path, model, None).map(|c| (c.cases, c.rejects))
+}
+
+/// Grouped cases with the file line of each and whether QC ran.
+pub struct CaseFile {
+    pub cases: Vec<CaseInput>,
+    /// File line of each case (header = line 1).
+    pub lines: Vec<u64>,
+    pub rejects: Vec<Reject>,
+    /// Whether QC counts are known (a QC run, or a `qc_errors` column).
+    pub qc_known: bool,
+}
+
+/// Counts the 错误-severity findings of each list (per-list rules; the batch rules — duplicates,
+/// overlapping stays — are the settlement's own: a re-submission replaces the earlier list).
+fn qc_error_counts(qc: &casemix_qc::Qc, lists: &[SettlementList]) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut counts = vec![0u32; lists.len()];
+    for (i, l) in lists.iter().enumerate() {
+        out.clear();
+        qc.check_list(i, l, &mut out);
+        counts[i] = out.iter().filter(|f| f.severity() == casemix_qc::Severity::Error).count() as u32;
+    }
+    counts
+}
+
+/// [`load_cases`] with the QC of each list when `qc` is given.
+pub fn load_cases_qc(path: &Path, model: Model, qc: Option<&casemix_qc::Qc>) -> Result<CaseFile, String> {
     let opts = casemix_io::ReadOptions::default();
     let read = casemix_io::read_settlements(path, &opts);
     // `casemix dip group --full` appends an `id` column after `list_id`; both name the list id,
@@ -228,27 +276,55 @@ pub fn load_cases(path: &Path, model: Model) -> Result<(Vec<CaseInput>, Vec<Reje
     let (lists, rej) = read.map_err(|e| format!("无法读取病例文件 {}：{e}", path.display()))?;
     let mut rejects: Vec<Reject> =
         rej.into_iter().map(|r| Reject { line: r.line, list_id: r.list_id, field: r.field, rule: r.rule, message: r.message }).collect();
+    let qc_counts = qc.map(|q| qc_error_counts(q, &lists));
+    let qc_known = qc.is_some() || lists.iter().any(|l| extra(l, "qc_errors").is_some());
     let mut cases = Vec::with_capacity(lists.len());
+    let mut lines = Vec::with_capacity(lists.len());
     for (i, l) in lists.iter().enumerate() {
         match case_input(l, model) {
-            Ok(c) => cases.push(c),
+            Ok(mut c) => {
+                if let Some(n) = qc_counts.as_ref().and_then(|q| q.get(i)) {
+                    c.qc_errors = *n;
+                }
+                cases.push(c);
+                lines.push(i as u64 + 2);
+            }
             Err((field, rule, message)) => rejects.push(Reject { line: i as u64 + 2, list_id: l.list_id.clone(), field, rule, message: format!("list_id={}：{message}", l.list_id) }),
         }
     }
-    Ok((cases, rejects))
+    Ok(CaseFile { cases, lines, rejects, qc_known })
 }
 
-pub fn load_special(path: Option<&Path>) -> Result<FxHashSet<String>, String> {
+/// Reads a `hospital_code,list_id` file (header optional); a line without both is an error
+/// naming the line — an approval or acceptance must say whose list it is.
+fn load_keys(path: &Path, what: &str) -> Result<FxHashSet<CaseKey>, String> {
     let mut s = FxHashSet::default();
-    if let Some(p) = path {
-        for line in read_text(p, "特病单议清单")?.lines() {
-            let id = line.split(',').next().unwrap_or("").trim().trim_start_matches('\u{feff}');
-            if !id.is_empty() && id != "list_id" {
-                s.insert(id.to_string());
+    for (n, line) in read_text(path, what)?.lines().enumerate() {
+        let cols: Vec<&str> = line.split(',').map(|c| c.trim().trim_start_matches('\u{feff}').trim()).collect();
+        match cols.as_slice() {
+            [] | [""] => continue,
+            ["hospital_code", "list_id", ..] => continue,
+            [h, l, ..] if !h.is_empty() && !l.is_empty() => {
+                s.insert(CaseKey { hospital_code: h.to_string(), list_id: l.to_string() });
+            }
+            _ => {
+                return Err(format!(
+                    "{what} {} 第 {} 行“{line}”：每行须为 hospital_code,list_id（清单流水号只在本院内唯一，须写明医院编码）",
+                    path.display(),
+                    n + 1
+                ))
             }
         }
     }
     Ok(s)
+}
+
+/// Approved special cases (特病单议): `hospital_code,list_id` per line.
+pub fn load_special(path: Option<&Path>) -> Result<FxHashSet<CaseKey>, String> {
+    match path {
+        None => Ok(FxHashSet::default()),
+        Some(p) => load_keys(p, "特病单议清单"),
+    }
 }
 
 pub fn load_deductions(path: Option<&Path>) -> Result<(Vec<Deduction>, Vec<Reject>), String> {
@@ -276,8 +352,12 @@ pub struct Loaded {
     pub rates: RateTable,
     pub hospitals: Vec<Hospital>,
     pub cases: Vec<CaseInput>,
+    /// File line of each case.
+    pub lines: Vec<u64>,
     pub rejects: Vec<Reject>,
-    pub approved: FxHashSet<String>,
+    /// Whether the settlement gate had QC results to act on.
+    pub qc_known: bool,
+    pub approved: FxHashSet<CaseKey>,
     pub deductions: Vec<Deduction>,
     pub indicators: BTreeMap<String, IndicatorRow>,
 }
@@ -292,12 +372,30 @@ pub fn load(c: &Common, changes: &[(String, String)]) -> Result<Loaded, String> 
     if hospitals.is_empty() && !(policy.coefficients.level.is_empty() && policy.coefficients.hospital.is_empty()) {
         eprintln!("提示：未给出医院名录 (--hospitals)，等级系数无法按医院等级取值，除单家医院系数外均按默认系数 {}", policy.coefficients.default);
     }
-    let (cases, mut rejects) = load_cases(&c.cases, policy.policy.model)?;
+    let qc = match &c.qc_scheme {
+        Some(scheme) => {
+            let g = super::common::load_grouper(scheme, &c.qc_schemes_dir)?;
+            Some(casemix_qc::Qc::new(g.dictionaries(), casemix_qc::QcConfig::default()))
+        }
+        None => None,
+    };
+    let CaseFile { mut cases, lines, mut rejects, qc_known } = load_cases_qc(&c.cases, policy.policy.model, qc.as_ref())?;
+    if let Some(p) = &c.qc_accepted {
+        let accepted = load_keys(p, "质控认可清单")?;
+        for x in cases.iter_mut() {
+            if accepted.contains(&CaseKey { hospital_code: x.hospital_code.clone(), list_id: x.list_id.clone() }) {
+                x.qc_accepted = true;
+            }
+        }
+    }
+    if !qc_known && policy.qc_gate.hold_on_errors {
+        eprintln!("提示：未给出 --qc-scheme，病例文件也没有 qc_errors 列：结算闸门 [qc_gate] 无质控结果可依，本次未暂缓任何清单");
+    }
     let approved = load_special(c.special.as_deref())?;
     let (deductions, drej) = load_deductions(c.deductions.as_deref())?;
     rejects.extend(drej);
     let indicators = load_indicators(c.indicators.as_deref())?;
-    Ok(Loaded { policy, rates, hospitals, cases, rejects, approved, deductions, indicators })
+    Ok(Loaded { policy, rates, hospitals, cases, lines, rejects, qc_known, approved, deductions, indicators })
 }
 
 impl Loaded {
@@ -317,7 +415,7 @@ impl Loaded {
     }
 }
 
-pub const STATEMENT_COLUMNS: [&str; 24] = [
+pub const STATEMENT_COLUMNS: [&str; 26] = [
     "hospital_code",
     "cases",
     "total_points",
@@ -342,9 +440,11 @@ pub const STATEMENT_COLUMNS: [&str; 24] = [
     "assessment_score",
     "advances_paid",
     "balance_due",
+    "held_cases",
+    "held_cost",
 ];
 
-pub const STATEMENT_LABELS_ZH: [&str; 24] = [
+pub const STATEMENT_LABELS_ZH: [&str; 26] = [
     "医院编码",
     "病例数",
     "总点数",
@@ -369,6 +469,8 @@ pub const STATEMENT_LABELS_ZH: [&str; 24] = [
     "考核得分",
     "已按月预拨",
     "清算应补拨",
+    "待补正病例数",
+    "待补正金额",
 ];
 
 fn dec_s(d: &Decimal) -> String {
@@ -404,6 +506,8 @@ pub fn statement_row(s: &HospitalStatement) -> Vec<String> {
         opt_s(&s.assessment_score),
         s.advances_paid.map(|f| f.to_string()).unwrap_or_default(),
         s.balance_due.map(|f| f.to_string()).unwrap_or_default(),
+        s.held_cases.to_string(),
+        s.held_cost.to_string(),
     ]
 }
 
@@ -435,11 +539,14 @@ fn xlsx_row(s: &HospitalStatement) -> Vec<casemix_io::XlsxCell> {
         C::Text(opt_s(&s.assessment_score)),
         s.advances_paid.map(f).unwrap_or(C::Empty),
         s.balance_due.map(f).unwrap_or(C::Empty),
+        C::Int(s.held_cases as i64),
+        f(s.held_cost),
     ]
 }
 
-/// Region summary as (key, Chinese label, value) rows.
-pub fn summary_rows(s: &Settlement) -> Vec<(String, String, String)> {
+/// Region summary as (key, Chinese label, value) rows; `qc_known` says whether the settlement
+/// gate had QC results to act on.
+pub fn summary_rows(s: &Settlement, qc_known: bool) -> Vec<(String, String, String)> {
     let m = &s.summary;
     let mut r: Vec<(String, String, String)> = vec![
         ("region".into(), "统筹区".into(), m.region.clone()),
@@ -459,18 +566,42 @@ pub fn summary_rows(s: &Settlement) -> Vec<(String, String, String)> {
     }
     r.extend([
         ("cases".into(), "结算病例数".into(), m.cases.to_string()),
+        (
+            "qc_gate".into(),
+            "结算闸门（前置质控有错误的清单暂缓结算）".into(),
+            if qc_known { "已执行".into() } else { "未执行（无质控结果：用 --qc-scheme 或 qc_errors 列）".into() },
+        ),
+        ("held_cases".into(), "待补正（暂缓结算）病例数".into(), m.held_cases.to_string()),
+        ("held_cost".into(), "待补正病例金额合计（未支付）".into(), m.held_cost.to_string()),
         ("special_cases".into(), "特病单议病例数".into(), m.special_cases.to_string()),
         ("rejected".into(), "未参与结算记录数".into(), (m.rejected as usize).to_string()),
         ("net_payments".into(), "各医院应拨付合计".into(), m.net_payments.to_string()),
         ("remainder".into(), "未分配余额".into(), m.remainder.to_string()),
         ("remainder.pool_undistributed".into(), "其中：点数分配额未分配（负数为超支）".into(), m.remainder_pool_undistributed.to_string()),
+        ("remainder.pool_by_value".into(), "　其中：按预算点值/点值区间计付的差额".into(), m.remainder_pool_by_value.to_string()),
+        ("remainder.pool_rounding".into(), "　其中：四舍五入到分的差额".into(), m.remainder_pool_rounding.to_string()),
+        ("remainder.pool_not_distributable".into(), "　其中：无点数可分配或分配额不足（含全部待补正）".into(), m.remainder_pool_not_distributable.to_string()),
         ("remainder.advance_retained".into(), "其中：月度未预拨部分".into(), m.remainder_advance_retained.to_string()),
         ("remainder.clearing_retained".into(), "其中：清算调整留存".into(), m.remainder_clearing_retained.to_string()),
         ("remainder.deductions".into(), "其中：审核扣减".into(), m.remainder_deductions.to_string()),
         ("remainder.deposit_retained".into(), "其中：未返还质量保证金".into(), m.remainder_deposit_retained.to_string()),
-        ("balanced".into(), "预算平衡校验（预算 = 拨付 + 调剂金 + 余额）".into(), if m.balances() { "是".into() } else { "否".into() }),
+    ]);
+    let check = s.check_balance();
+    r.extend([
+        ("check.case_payments".into(), "病例明细支付合计（分项独立加总）".into(), Fen(clamp_i64(check.case_payments)).to_string()),
+        ("check.statement_payments".into(), "结算单点数价值+按项目+除外合计".into(), Fen(clamp_i64(check.statement_payments)).to_string()),
+        ("check.statement_net".into(), "结算单应拨付合计".into(), Fen(clamp_i64(check.statement_net)).to_string()),
+        (
+            "balanced".into(),
+            "预算平衡校验（病例明细、结算单、预算三方独立加总）".into(),
+            if check.ok() { "是".into() } else { format!("否：{}", check.problems.join("；")) },
+        ),
     ]);
     r
+}
+
+fn clamp_i64(x: i128) -> i64 {
+    x.clamp(i64::MIN as i128, i64::MAX as i128) as i64
 }
 
 fn esc(s: &str) -> String {
@@ -504,6 +635,10 @@ pub fn statement_html(st: &Settlement, h: &HospitalStatement) -> String {
         let _ = writeln!(o, "<tr><td>{}</td><td class=\"n\">{}</td></tr>", esc(k), esc(&v));
     };
     row(&mut o, "结算病例数", h.cases.to_string());
+    if h.held_cases > 0 {
+        row(&mut o, "待补正（暂缓结算）病例数", h.held_cases.to_string());
+        row(&mut o, "待补正病例金额合计（未支付）", h.held_cost.to_string());
+    }
     row(&mut o, "总点数", format!("{:.4}", h.total_points));
     row(&mut o, "点值（元/点）", format!("{:.6}", h.point_value));
     row(&mut o, "点数价值（元）", h.points_value.to_string());
@@ -570,7 +705,7 @@ pub fn write_outputs(dir: &Path, st: &Settlement, l: &Loaded) -> Result<(), Stri
     // summary.csv
     let mut w = csv::Writer::from_path(dir.join("summary.csv")).map_err(csv_err)?;
     w.write_record(["key", "item", "value"]).map_err(csv_err)?;
-    for (k, z, v) in summary_rows(st) {
+    for (k, z, v) in summary_rows(st, l.qc_known) {
         w.write_record([k, z, v]).map_err(csv_err)?;
     }
     w.flush().map_err(csv_err)?;
@@ -589,6 +724,7 @@ pub fn write_outputs(dir: &Path, st: &Settlement, l: &Loaded) -> Result<(), Stri
         "payment",
         "audit",
         "reasons",
+        "status",
     ])
     .map_err(csv_err)?;
     for c in &st.cases {
@@ -606,6 +742,7 @@ pub fn write_outputs(dir: &Path, st: &Settlement, l: &Loaded) -> Result<(), Stri
             &c.payment().to_string(),
             c.audit.as_deref().unwrap_or(""),
             &c.price.reasons(),
+            if c.price.method == casemix_pricing::Method::Held { "待补正" } else { "已结算" },
         ])
         .map_err(csv_err)?;
     }
@@ -617,8 +754,8 @@ pub fn write_outputs(dir: &Path, st: &Settlement, l: &Loaded) -> Result<(), Stri
         w.write_record([r.line.to_string(), r.list_id.clone(), r.field.clone(), r.rule.clone(), r.message.clone()]).map_err(csv_err)?;
     }
     for r in &st.rejections {
-        let field = if r.rule == "out_of_year" { "discharge_time" } else { "hospital_code" };
-        w.write_record([String::new(), r.list_id.clone(), field.into(), r.rule.to_string(), r.message.clone()]).map_err(csv_err)?;
+        let line = r.index.and_then(|i| l.lines.get(i)).map(|n| n.to_string()).unwrap_or_default();
+        w.write_record([line, r.list_id.clone(), r.field.to_string(), r.rule.to_string(), r.message.clone()]).map_err(csv_err)?;
     }
     w.flush().map_err(csv_err)?;
     // statement.xlsx: statements (English keys + Chinese labels row), summary
@@ -628,7 +765,7 @@ pub fn write_outputs(dir: &Path, st: &Settlement, l: &Loaded) -> Result<(), Stri
         sheet.push_row(xlsx_row(s));
     }
     let mut sum = casemix_io::XlsxSheet::new("区域汇总", &["key", "item", "value"]);
-    for (k, z, v) in summary_rows(st) {
+    for (k, z, v) in summary_rows(st, l.qc_known) {
         sum.push_row(vec![casemix_io::XlsxCell::Text(k), casemix_io::XlsxCell::Text(z), casemix_io::XlsxCell::Text(v)]);
     }
     casemix_io::write_xlsx(dir.join("statement.xlsx"), &[sheet, sum]).map_err(|e| format!("写出 statement.xlsx 失败：{e}"))?;
@@ -640,8 +777,8 @@ pub fn write_outputs(dir: &Path, st: &Settlement, l: &Loaded) -> Result<(), Stri
     Ok(())
 }
 
-pub fn print_summary(st: &Settlement) {
-    for (_, z, v) in summary_rows(st) {
+pub fn print_summary(st: &Settlement, qc_known: bool) {
+    for (_, z, v) in summary_rows(st, qc_known) {
         println!("{z}：{v}");
     }
 }
@@ -689,10 +826,11 @@ pub fn run(a: Args) -> Result<(), String> {
         casemix_settlement::apply_advances(&mut st, &months);
     }
     write_outputs(&out, &st, &l)?;
-    print_summary(&st);
+    print_summary(&st, l.qc_known);
     println!("输出目录：{}（statement.csv, statement.xlsx, summary.csv, cases.csv, rejections.csv, statements/*.html）", out.display());
-    if !st.summary.balances() {
-        return Err("预算未平衡（内部错误）".into());
+    let check = st.check_balance();
+    if !check.ok() {
+        return Err(format!("预算平衡校验未通过（内部错误）：{}", check.problems.join("；")));
     }
     Ok(())
 }
