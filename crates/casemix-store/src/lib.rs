@@ -13,8 +13,17 @@
 //!   every changed list (previous version kept, no longer current), the rejections and the audit
 //!   entry commit together or not at all. A list whose canonical JSON has the same SHA-256 as its
 //!   current version is `unchanged` and gets no new version, so re-uploading a file is idempotent.
+//!   [`screen_upload`] (pure, before the transaction) fills a missing `hospital_code` with the
+//!   uploader's and refuses, with their file line, lists of another hospital or discharged outside
+//!   the settlement period (unless a bureau_admin's logged override); [`Store::record_batch`]
+//!   commits the QC report and the job id in the same transaction.
 //! - Lists are keyed by (hospital_code, list_id): an upload for hospital A can never supersede a
-//!   list of hospital B.
+//!   list of hospital B (one current version per key: a unique index; a version's hospital is its
+//!   upload's and its payload's: a trigger).
+//! - Jobs of the server ([`JobRecord`]) are persisted; [`Store::interrupt_running_jobs`] closes
+//!   those a stopped server left running. Every list read is paged ([`PageRequest`], at most
+//!   [`MAX_PAGE_SIZE`] rows, [`Paged`] with the total). [`StorePool`] gives each task its own
+//!   connection.
 //! - Every read takes a [`Scope`] (derived from the user: bureau roles see all, a hospital user
 //!   only their hospital) and every value reaches SQL as a bound parameter; no SQL text is ever
 //!   built from values.
@@ -42,11 +51,17 @@
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use casemix_io::Rejection;
 use casemix_model::SettlementList;
 use chrono::{DateTime, Utc};
 pub mod backend;
+mod jobs;
 pub mod pg;
+mod pool;
+mod upload;
+
+pub use jobs::{JobRecord, JobState, NewJob};
+pub use pool::{PooledStore, StorePool};
+pub use upload::{check_upload, screen_upload, QcAttachment, Screened, UploadBatch};
 
 use backend::{params, Db, OptionalExtension, Row};
 pub use backend::Dialect;
@@ -151,6 +166,47 @@ CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
     BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
     BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+"#,
+    // 2: one identity (a version belongs to the hospital of its upload and names it), the QC
+    // report committed with its upload, the period override, persisted background jobs
+    r#"
+ALTER TABLE uploads ADD COLUMN job_id INTEGER;
+ALTER TABLE uploads ADD COLUMN period_override INTEGER NOT NULL DEFAULT 0 CHECK (period_override IN (0, 1));
+CREATE INDEX uploads_job ON uploads (job_id);
+
+CREATE TRIGGER settlement_versions_one_identity BEFORE INSERT ON settlement_versions
+    WHEN NEW.hospital_code IS NOT (SELECT hospital_code FROM uploads WHERE id = NEW.upload_id)
+      OR json_extract(NEW.payload, '$.hospital_code') IS NOT NEW.hospital_code
+      OR json_extract(NEW.payload, '$.list_id') IS NOT NEW.list_id
+    BEGIN SELECT RAISE(ABORT, 'settlement version: hospital_code/list_id differ from its upload or payload'); END;
+CREATE INDEX settlement_versions_hospital_list ON settlement_versions (hospital_code, list_id, version);
+
+CREATE TABLE qc_reports (
+    upload_id         INTEGER PRIMARY KEY REFERENCES uploads (id),
+    lists             INTEGER NOT NULL CHECK (lists >= 0),
+    lists_with_errors INTEGER NOT NULL CHECK (lists_with_errors >= 0 AND lists_with_errors <= lists),
+    report            TEXT NOT NULL CHECK (json_valid(report))
+);
+
+CREATE TABLE jobs (
+    id            INTEGER PRIMARY KEY CHECK (id >= 1),
+    kind          TEXT NOT NULL CHECK (length(kind) > 0),
+    owner         TEXT NOT NULL,
+    hospital_code TEXT,
+    state         TEXT NOT NULL CHECK (state IN ('running', 'done', 'failed', 'interrupted')),
+    stage         TEXT NOT NULL,
+    done          INTEGER NOT NULL CHECK (done >= 0),
+    total         INTEGER NOT NULL CHECK (total >= 0),
+    result_url    TEXT,
+    message       TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL,
+    finished_at   TEXT,
+    CHECK ((state = 'running') = (finished_at IS NULL)),
+    CHECK (state <> 'done' OR result_url IS NOT NULL)
+);
+CREATE INDEX jobs_hospital ON jobs (hospital_code, id);
+CREATE INDEX jobs_running ON jobs (state) WHERE state = 'running';
 "#,
 ];
 
@@ -290,6 +346,26 @@ pub struct UploadMeta {
     pub file_name: String,
     /// SHA-256 (hex) of the file's bytes, if the caller has it ([`sha256_hex`]).
     pub file_hash: Option<String>,
+    /// Accept lists discharged outside `period` (bureau_admin only; logged in the audit log with
+    /// the number of such lists). Without it they are refused (`discharge_month_mismatch`).
+    pub period_override: bool,
+    /// The background job that carries this upload (see [`Store::create_job`]): committed with
+    /// the upload, so a job interrupted after the commit still finds its upload.
+    pub job_id: Option<i64>,
+}
+
+impl UploadMeta {
+    /// An upload of `hospital_code` for `period` without hash, override or job.
+    pub fn new(hospital_code: &str, period: &str, file_name: &str) -> UploadMeta {
+        UploadMeta {
+            hospital_code: hospital_code.to_string(),
+            period: period.to_string(),
+            file_name: file_name.to_string(),
+            file_hash: None,
+            period_override: false,
+            job_id: None,
+        }
+    }
 }
 
 /// `committed` = at least one new version; `unchanged` = every list equal to its current version.
@@ -352,6 +428,10 @@ pub struct Upload {
     pub changed_count: i64,
     pub unchanged_count: i64,
     pub status: UploadStatus,
+    /// A bureau_admin accepted lists discharged outside `period` ([`UploadMeta::period_override`]).
+    pub period_override: bool,
+    /// The background job that recorded it, if any.
+    pub job_id: Option<i64>,
 }
 
 /// One version of one settlement list.
@@ -506,13 +586,37 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) the database file and brings its schema up to date.
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        Store::init_sqlite(Store::sqlite_file(path)?)
+    }
+
+    /// Opens another connection to a database whose schema is already up to date (a pool's
+    /// further connections): no migration, so no write lock is taken — opening never waits for
+    /// a running upload. A schema that is not the current one is an error.
+    pub fn connect_url(target: &str) -> Result<Store> {
+        let store = if is_postgres_url(target) {
+            Store { conn: Db::Pg(pg::PgConn::connect(target)?) }
+        } else {
+            let conn = Store::sqlite_file(target)?;
+            conn.pragma_update(None, "foreign_keys", "ON")?;
+            conn.set_prepared_statement_cache_capacity(128);
+            Store { conn: Db::Sqlite(conn) }
+        };
+        let v = store.schema_version()?;
+        if v != MIGRATIONS.len() as i64 {
+            return Err(StoreError::Invalid(format!("数据库结构版本为 {v}，本程序需要 {}：请先用 Store::open 升级", MIGRATIONS.len())));
+        }
+        Ok(store)
+    }
+
+    fn sqlite_file(path: impl AsRef<Path>) -> Result<rusqlite::Connection> {
         let conn = rusqlite::Connection::open(path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // a writer waits this long for another (an upload of a large file writes for seconds)
+        conn.busy_timeout(std::time::Duration::from_secs(60))?;
         // WAL: readers never block the writer; a crash leaves uncommitted frames that recovery ignores.
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         // FULL: a commit is on disk when it returns (committed uploads survive power loss too).
         conn.pragma_update(None, "synchronous", "FULL")?;
-        Store::init_sqlite(conn)
+        Ok(conn)
     }
 
     /// A private in-memory database (tests, one-shot runs).
@@ -678,268 +782,6 @@ impl Store {
         self.conn.query_map("SELECT id, login, display_name, role, hospital_code FROM users ORDER BY id", params![], user_from_row)
     }
 
-    // ---------------------------------------------------------------- uploads
-
-    /// Records one upload atomically; see [`Store::record_upload_with_progress`].
-    pub fn record_upload(
-        &mut self,
-        meta: &UploadMeta,
-        lists: &[SettlementList],
-        rejections: &[Rejection],
-        actor: &User,
-        now: DateTime<Utc>,
-    ) -> Result<UploadSummary> {
-        self.record_upload_with_progress(meta, lists, rejections, actor, now, &mut |_| {})
-    }
-
-    /// Records one upload in ONE transaction: the upload row; per list, a new version when its
-    /// content hash differs from the current version (the previous one stays, not current) or
-    /// nothing when equal; the caller's rejections plus the store's own (a list of another
-    /// hospital `hospital_mismatch`, an empty id `list_id_missing`, line 0 = position unknown);
-    /// one audit entry. `on_list(i)` is called after list `i` is written (progress; tests use it
-    /// to crash mid-upload). Lists of one upload are applied in order, so a list_id repeated in
-    /// the same file gets one version per distinct content and the last one is current.
-    ///
-    /// Allowed: bureau_admin for any hospital, hospital_user for their own.
-    pub fn record_upload_with_progress(
-        &mut self,
-        meta: &UploadMeta,
-        lists: &[SettlementList],
-        rejections: &[Rejection],
-        actor: &User,
-        now: DateTime<Utc>,
-        on_list: &mut dyn FnMut(usize),
-    ) -> Result<UploadSummary> {
-        check_month("结算期间", &meta.period)?;
-        if meta.hospital_code.trim().is_empty() {
-            return Err(StoreError::Invalid("上传必须指定医院编号".into()));
-        }
-        match actor.role {
-            Role::BureauAdmin => {}
-            Role::HospitalUser if actor.scope().allows(&meta.hospital_code) => {}
-            Role::HospitalUser => {
-                return Err(StoreError::Forbidden(format!(
-                    "医院用户 {} 不能为其他医院（{}）上传",
-                    actor.login, meta.hospital_code
-                )))
-            }
-            r => return Err(StoreError::Forbidden(format!("{}不能上传结算清单", r.label_zh()))),
-        }
-        let at = timestamp(now);
-        let hosp = meta.hospital_code.as_str();
-        let tx = self.conn.transaction()?;
-        let same_file_as: Option<i64> = match &meta.file_hash {
-            Some(h) => tx
-                .query_row(
-                    "SELECT MIN(id) FROM uploads WHERE hospital_code = ?1 AND file_hash = ?2",
-                    params![hosp, h],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .flatten(),
-            None => None,
-        };
-        let upload_id = tx.insert_returning_id(
-            "INSERT INTO uploads (hospital_code, period, uploaded_by, uploaded_at, file_name, file_hash,
-                                  record_count, rejected_count, new_count, changed_count, unchanged_count, status)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, 0, 0, 0, 'committed') RETURNING id",
-            params![hosp, meta.period, actor.login, at, meta.file_name, meta.file_hash, lists.len() as i64],
-        )?;
-        let (mut new, mut changed, mut unchanged) = (0usize, 0usize, 0usize);
-        let mut own_rejections: Vec<Rejection> = Vec::new();
-        {
-            // Versions are only appended and the newest one is the current one, so one look-up
-            // on the primary key gives both the current content hash and the next version number.
-            // Only the primary key fits these statements (no `is_current` predicate for the
-            // partial indexes to match), so PostgreSQL cannot pick a worse index on stale
-            // statistics (it did: a 10,000-list upload took 20 s scanning (hospital, month)).
-            let latest = "SELECT version, content_hash, is_current FROM settlement_versions
-                 WHERE hospital_code = ?1 AND list_id = ?2 ORDER BY version DESC LIMIT 1";
-            let retire = "UPDATE settlement_versions SET is_current = 0
-                 WHERE hospital_code = ?1 AND list_id = ?2 AND version = ?3";
-            let insert = "INSERT INTO settlement_versions
-                     (hospital_code, list_id, version, upload_id, discharge_month, content_hash, payload, is_current)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1)";
-            for (i, list) in lists.iter().enumerate() {
-                let id = list.list_id.trim();
-                if id.is_empty() {
-                    own_rejections.push(Rejection::new(
-                        0,
-                        "",
-                        "list_id",
-                        casemix_io::rules::LIST_ID_MISSING,
-                        &format!("上传中第 {} 份清单缺少清单流水号(list_id)", i + 1),
-                    ));
-                    on_list(i);
-                    continue;
-                }
-                if let Some(h) = list.hospital_code.as_deref() {
-                    if h != hosp {
-                        own_rejections.push(Rejection::new(
-                            0,
-                            id,
-                            "hospital_code",
-                            rules::HOSPITAL_MISMATCH,
-                            &format!("定点医药机构编号“{h}”与本次上传的医院“{hosp}”不符"),
-                        ));
-                        on_list(i);
-                        continue;
-                    }
-                }
-                let payload = serde_json::to_string(list)?;
-                let hash = sha256_hex(payload.as_bytes());
-                let last: Option<(i64, String, bool)> =
-                    tx.query_row(latest, params![hosp, id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
-                match last {
-                    Some((_, h, true)) if h == hash => unchanged += 1,
-                    last => {
-                        let v = match last {
-                            Some((v, _, true)) => {
-                                changed += 1;
-                                tx.execute(retire, params![hosp, id, v])?;
-                                v
-                            }
-                            Some((v, _, false)) => {
-                                new += 1;
-                                v
-                            }
-                            None => {
-                                new += 1;
-                                0
-                            }
-                        };
-                        let month = list
-                            .discharge_time
-                            .map(|d| d.format("%Y-%m").to_string())
-                            .unwrap_or_else(|| meta.period.clone());
-                        tx.execute(insert, params![hosp, id, v + 1, upload_id, month, hash, payload])?;
-                    }
-                }
-                on_list(i);
-            }
-            let rej = "INSERT INTO rejections (upload_id, line, list_id, field, rule, message)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-            for r in rejections.iter().chain(&own_rejections) {
-                tx.execute(rej, params![upload_id, r.line as i64, r.list_id, r.field, r.rule, r.message])?;
-            }
-        }
-        let rejected = rejections.len() + own_rejections.len();
-        let status = if new + changed > 0 { UploadStatus::Committed } else { UploadStatus::Unchanged };
-        tx.execute(
-            "UPDATE uploads SET rejected_count = ?2, new_count = ?3, changed_count = ?4, unchanged_count = ?5,
-                                status = ?6
-             WHERE id = ?1",
-            params![upload_id, rejected as i64, new as i64, changed as i64, unchanged as i64, status.as_str()],
-        )?;
-        let detail = serde_json::json!({
-            "hospital_code": hosp, "period": meta.period, "file_name": meta.file_name,
-            "file_hash": meta.file_hash, "records": lists.len(), "new": new, "changed": changed,
-            "unchanged": unchanged, "rejected": rejected, "status": status.as_str(),
-        });
-        audit(&tx, &at, &actor.login, "upload", &format!("upload:{upload_id}"), Some(hosp), &detail)?;
-        tx.commit()?;
-        Ok(UploadSummary { upload_id, records: lists.len(), new, changed, unchanged, rejected, status, same_file_as })
-    }
-
-    /// Uploads in id order, within the scope.
-    pub fn uploads(&self, scope: &Scope) -> Result<Vec<Upload>> {
-        self.conn.query_map(
-            "SELECT id, hospital_code, period, uploaded_by, uploaded_at, file_name, file_hash, record_count,
-                    rejected_count, new_count, changed_count, unchanged_count, status
-             FROM uploads WHERE (?1 IS NULL OR hospital_code = ?1) ORDER BY id",
-            params![scope.param()],
-            |r| {
-                Ok(Upload {
-                    id: r.get(0)?,
-                    hospital_code: r.get(1)?,
-                    period: r.get(2)?,
-                    uploaded_by: r.get(3)?,
-                    uploaded_at: r.get(4)?,
-                    file_name: r.get(5)?,
-                    file_hash: r.get(6)?,
-                    record_count: r.get(7)?,
-                    rejected_count: r.get(8)?,
-                    new_count: r.get(9)?,
-                    changed_count: r.get(10)?,
-                    unchanged_count: r.get(11)?,
-                    status: UploadStatus::parse(&r.get::<String>(12)?),
-                })
-            },
-        )
-    }
-
-    /// The rejections of one upload (empty if the upload is outside the scope), in stored order.
-    pub fn rejections(&self, scope: &Scope, upload_id: i64) -> Result<Vec<Rejection>> {
-        self.conn.query_map(
-            "SELECT r.line, r.list_id, r.field, r.rule, r.message
-             FROM rejections r JOIN uploads u ON u.id = r.upload_id
-             WHERE r.upload_id = ?1 AND (?2 IS NULL OR u.hospital_code = ?2) ORDER BY r.id",
-            params![upload_id, scope.param()],
-            |r| {
-                Ok(Rejection {
-                    line: r.get::<i64>(0)? as u64,
-                    list_id: r.get(1)?,
-                    field: r.get(2)?,
-                    rule: r.get(3)?,
-                    message: r.get(4)?,
-                })
-            },
-        )
-    }
-
-    /// The current version of every list in the scope whose discharge month is in `months`,
-    /// ordered by (hospital_code, list_id).
-    pub fn current_lists(&self, scope: &Scope, months: &Months) -> Result<Vec<SettlementList>> {
-        for m in months.from.iter().chain(&months.to) {
-            check_month("出院月份", m)?;
-        }
-        self.conn.query_map(
-            "SELECT payload FROM settlement_versions
-             WHERE is_current = 1 AND (?1 IS NULL OR hospital_code = ?1)
-               AND (?2 IS NULL OR discharge_month >= ?2) AND (?3 IS NULL OR discharge_month <= ?3)
-             ORDER BY hospital_code, list_id",
-            params![scope.param(), months.from, months.to],
-            |r| Ok(serde_json::from_str(&r.get::<String>(0)?)?),
-        )
-    }
-
-    /// Number of current lists in the scope and month range (without decoding them).
-    pub fn count_current(&self, scope: &Scope, months: &Months) -> Result<i64> {
-        self.conn.query_row(
-            "SELECT COUNT(*) FROM settlement_versions
-             WHERE is_current = 1 AND (?1 IS NULL OR hospital_code = ?1)
-               AND (?2 IS NULL OR discharge_month >= ?2) AND (?3 IS NULL OR discharge_month <= ?3)",
-            params![scope.param(), months.from, months.to],
-            |r| r.get(0),
-        )
-    }
-
-    /// Every version of `list_id` in the scope, ordered by (hospital_code, version).
-    pub fn history(&self, scope: &Scope, list_id: &str) -> Result<Vec<ListVersion>> {
-        self.conn.query_map(
-            "SELECT v.hospital_code, v.list_id, v.version, v.upload_id, u.uploaded_at, v.discharge_month,
-                    v.content_hash, v.is_current, v.payload
-             FROM settlement_versions v JOIN uploads u ON u.id = v.upload_id
-             WHERE v.list_id = ?1 AND (?2 IS NULL OR v.hospital_code = ?2)
-             ORDER BY v.hospital_code, v.version",
-            params![list_id, scope.param()],
-            |r| {
-                let payload: String = r.get(8)?;
-                Ok(ListVersion {
-                    hospital_code: r.get(0)?,
-                    list_id: r.get(1)?,
-                    version: r.get(2)?,
-                    upload_id: r.get(3)?,
-                    uploaded_at: r.get(4)?,
-                    discharge_month: r.get(5)?,
-                    content_hash: r.get(6)?,
-                    is_current: r.get::<i64>(7)? == 1,
-                    list: serde_json::from_str(&payload)?,
-                })
-            },
-        )
-    }
-
     // ---------------------------------------------------------------- review decisions
 
     /// Appends a review decision (bureau_admin or bureau_auditor) and its audit entry, atomically.
@@ -1006,6 +848,28 @@ impl Store {
         audit(&self.conn, &timestamp(now), &actor.login, action, object, hospital_code, &detail)
     }
 
+    /// One page of the audit entries in the scope matching `filter` (its `limit` is ignored),
+    /// newest first, with the number of all matching entries.
+    pub fn audit_log_page(&self, scope: &Scope, filter: &AuditFilter, page: &PageRequest) -> Result<Paged<AuditEntry>> {
+        let (since, until) = (filter.since.map(timestamp), filter.until.map(timestamp));
+        let total: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM audit_log
+             WHERE (?1 IS NULL OR hospital_code = ?1) AND (?2 IS NULL OR actor = ?2)
+               AND (?3 IS NULL OR action = ?3) AND (?4 IS NULL OR at >= ?4) AND (?5 IS NULL OR at <= ?5)",
+            params![scope.param(), filter.actor, filter.action, since, until],
+            |r| r.get(0),
+        )?;
+        let items = self.conn.query_map(
+            "SELECT id, at, actor, action, object, hospital_code, detail FROM audit_log
+             WHERE (?1 IS NULL OR hospital_code = ?1) AND (?2 IS NULL OR actor = ?2)
+               AND (?3 IS NULL OR action = ?3) AND (?4 IS NULL OR at >= ?4) AND (?5 IS NULL OR at <= ?5)
+             ORDER BY id DESC LIMIT ?6 OFFSET ?7",
+            params![scope.param(), filter.actor, filter.action, since, until, page.limit_i64(), page.offset_i64()],
+            audit_entry_from_row,
+        )?;
+        Ok(page.paged(total, items))
+    }
+
     /// Audit entries in the scope (a hospital user sees the entries about their hospital), oldest
     /// first; with `limit`, the newest `limit` entries, still oldest first.
     pub fn audit_log(&self, scope: &Scope, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
@@ -1026,19 +890,82 @@ impl Store {
                 filter.until.map(timestamp),
                 limit
             ],
-            |r| {
-                let detail: String = r.get(6)?;
-                Ok(AuditEntry {
-                    id: r.get(0)?,
-                    at: r.get(1)?,
-                    actor: r.get(2)?,
-                    action: r.get(3)?,
-                    object: r.get(4)?,
-                    hospital_code: r.get(5)?,
-                    detail: serde_json::from_str(&detail)?,
-                })
-            },
+            audit_entry_from_row,
         )
+    }
+}
+
+fn audit_entry_from_row(r: &Row<'_>) -> Result<AuditEntry> {
+    let detail: String = r.get(6)?;
+    Ok(AuditEntry {
+        id: r.get(0)?,
+        at: r.get(1)?,
+        actor: r.get(2)?,
+        action: r.get(3)?,
+        object: r.get(4)?,
+        hospital_code: r.get(5)?,
+        detail: serde_json::from_str(&detail)?,
+    })
+}
+
+/// The largest page any list query returns ([`PageRequest`]); larger requests are cut to it.
+pub const MAX_PAGE_SIZE: u32 = 500;
+/// The page size when the caller names none.
+pub const DEFAULT_PAGE_SIZE: u32 = 50;
+
+/// Which page of a list to read: 1-based `page` of `size` rows (`size` within
+/// 1..=[`MAX_PAGE_SIZE`], enforced by [`PageRequest::new`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub page: u32,
+    pub size: u32,
+}
+
+impl PageRequest {
+    /// Page `page` (0 is read as 1) of `size` rows (0 = [`DEFAULT_PAGE_SIZE`], above
+    /// [`MAX_PAGE_SIZE`] = the maximum).
+    pub fn new(page: u32, size: u32) -> PageRequest {
+        let size = match size {
+            0 => DEFAULT_PAGE_SIZE,
+            s => s.min(MAX_PAGE_SIZE),
+        };
+        PageRequest { page: page.max(1), size }
+    }
+    /// The first page of the maximum size.
+    pub fn first() -> PageRequest {
+        PageRequest::new(1, MAX_PAGE_SIZE)
+    }
+    fn limit_i64(&self) -> i64 {
+        i64::from(self.size.clamp(1, MAX_PAGE_SIZE))
+    }
+    fn offset_i64(&self) -> i64 {
+        i64::from(self.page.max(1) - 1) * self.limit_i64()
+    }
+    fn paged<T>(&self, total: i64, items: Vec<T>) -> Paged<T> {
+        Paged { total, page: self.page.max(1), size: self.size.clamp(1, MAX_PAGE_SIZE), items }
+    }
+}
+
+impl Default for PageRequest {
+    fn default() -> PageRequest {
+        PageRequest::new(1, DEFAULT_PAGE_SIZE)
+    }
+}
+
+/// One page of a list and the number of all rows of the list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Paged<T> {
+    pub total: i64,
+    pub page: u32,
+    pub size: u32,
+    pub items: Vec<T>,
+}
+
+impl<T> Paged<T> {
+    /// Number of pages (at least 1).
+    pub fn pages(&self) -> u64 {
+        let t = u64::try_from(self.total).unwrap_or(0);
+        t.div_ceil(u64::from(self.size.max(1))).max(1)
     }
 }
 
@@ -1046,6 +973,8 @@ impl Store {
 pub mod rules {
     /// A list's `hospital_code` differs from the hospital of the upload.
     pub const HOSPITAL_MISMATCH: &str = "hospital_mismatch";
+    /// A list's discharge month differs from the upload's settlement period (no override).
+    pub const DISCHARGE_MONTH_MISMATCH: &str = "discharge_month_mismatch";
 }
 
 /// argon2id (crate defaults: m = 19 MiB, t = 2, p = 1) with a random 16-byte salt, as a PHC string.

@@ -125,6 +125,53 @@ CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
     FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
 "#,
+    // 2: one identity, QC report with its upload, period override, persisted jobs
+    r#"
+ALTER TABLE uploads ADD COLUMN job_id BIGINT;
+ALTER TABLE uploads ADD COLUMN period_override BIGINT NOT NULL DEFAULT 0 CHECK (period_override IN (0, 1));
+CREATE INDEX uploads_job ON uploads (job_id);
+
+CREATE FUNCTION settlement_versions_one_identity() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.hospital_code IS DISTINCT FROM (SELECT hospital_code FROM uploads WHERE id = NEW.upload_id)
+       OR (NEW.payload::jsonb ->> 'hospital_code') IS DISTINCT FROM NEW.hospital_code
+       OR (NEW.payload::jsonb ->> 'list_id') IS DISTINCT FROM NEW.list_id THEN
+        RAISE EXCEPTION 'settlement version: hospital_code/list_id differ from its upload or payload';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER settlement_versions_one_identity BEFORE INSERT ON settlement_versions
+    FOR EACH ROW EXECUTE FUNCTION settlement_versions_one_identity();
+CREATE INDEX settlement_versions_hospital_list ON settlement_versions (hospital_code, list_id, version);
+
+CREATE TABLE qc_reports (
+    upload_id         BIGINT PRIMARY KEY REFERENCES uploads (id),
+    lists             BIGINT NOT NULL CHECK (lists >= 0),
+    lists_with_errors BIGINT NOT NULL CHECK (lists_with_errors >= 0 AND lists_with_errors <= lists),
+    report            TEXT NOT NULL CHECK (report::jsonb IS NOT NULL)
+);
+
+CREATE TABLE jobs (
+    id            BIGINT PRIMARY KEY CHECK (id >= 1),
+    kind          TEXT NOT NULL CHECK (length(kind) > 0),
+    owner         TEXT NOT NULL,
+    hospital_code TEXT,
+    state         TEXT NOT NULL CHECK (state IN ('running', 'done', 'failed', 'interrupted')),
+    stage         TEXT NOT NULL,
+    done          BIGINT NOT NULL CHECK (done >= 0),
+    total         BIGINT NOT NULL CHECK (total >= 0),
+    result_url    TEXT,
+    message       TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL,
+    finished_at   TEXT,
+    CHECK ((state = 'running') = (finished_at IS NULL)),
+    CHECK (state <> 'done' OR result_url IS NOT NULL)
+);
+CREATE INDEX jobs_hospital ON jobs (hospital_code, id);
+CREATE INDEX jobs_running ON jobs (state) WHERE state = 'running';
+"#,
 ];
 
 /// Rewrites SQLite-style `?N` placeholders to PostgreSQL's `$N`, leaving string literals,

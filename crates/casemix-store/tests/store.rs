@@ -141,6 +141,12 @@ backend_tests!(
     crash_mid_upload_leaves_nothing_half_written,
     concurrent_writers_serialise,
     works_inside_tokio_spawn_blocking,
+    one_identity_per_hospital_and_list,
+    period_override_is_the_admins_and_logged,
+    qc_report_commits_with_its_upload,
+    jobs_persist_and_close_after_a_restart,
+    list_reads_are_paged_with_totals,
+    pool_reads_while_a_writer_holds_the_lock,
 );
 
 fn t(day: u32, hour: u32) -> DateTime<Utc> {
@@ -172,6 +178,8 @@ fn meta(hospital: &str, period: &str, file: &str) -> UploadMeta {
         period: period.into(),
         file_name: file.into(),
         file_hash: Some(sha256_hex(file.as_bytes())),
+        period_override: false,
+        job_id: None,
     }
 }
 
@@ -370,7 +378,16 @@ fn month_ranges_and_period_fallback(db: &TestDb) {
         list("L4", "H1", "2025-04-15 12:00", "100.00"),
         no_discharge, // counted in the upload period 2025-03
     ];
-    s.record_upload(&meta("H1", "2025-03", "m.csv"), &lists, &[], &a, t(2, 8)).unwrap();
+    // lists of February and April in an upload for March: refused without the override …
+    let refused = s.record_upload(&meta("H1", "2025-03", "m.csv"), &lists, &[], &a, t(2, 8)).unwrap();
+    assert_eq!((refused.new, refused.rejected), (2, 2));
+    let r = s.rejections(&Scope::All, refused.upload_id).unwrap();
+    let got: Vec<(&str, &str)> = r.iter().map(|r| (r.list_id.as_str(), r.rule.as_str())).collect();
+    assert_eq!(got, [("L2", rules::DISCHARGE_MONTH_MISMATCH), ("L4", rules::DISCHARGE_MONTH_MISMATCH)]);
+    assert!(r[0].message.contains("2025-02") && r[0].message.contains("2025-03"), "{}", r[0].message);
+    // … and accepted with it (a bureau_admin's decision)
+    let over = UploadMeta { period_override: true, ..meta("H1", "2025-03", "m2.csv") };
+    s.record_upload(&over, &lists, &[], &a, t(2, 9)).unwrap();
     let ids = |m: Months| -> Vec<String> {
         s.current_lists(&Scope::All, &m).unwrap().into_iter().map(|l| l.list_id).collect()
     };
@@ -722,4 +739,240 @@ fn upload_throughput() {
         let n = s.current_lists(&Scope::All, &Months::all()).unwrap().len();
         println!("{name:8} current_lists {n} in {:.2} s", start.elapsed().as_secs_f64());
     }
+}
+
+// ---------------------------------------------------------------- issue 12: identity, period, QC, jobs, paging, pool
+
+/// Lines as a reader gives them: header line 1, lists from line 2.
+fn lines(n: u64) -> Vec<u64> {
+    (2..2 + n).collect()
+}
+
+fn one_identity_per_hospital_and_list(db: &TestDb) {
+    let mut s = db.store();
+    admin(&mut s);
+    let ua = s.create_user("admin", &new_user("ha", Role::HospitalUser, Some("HA")), t(1, 9)).unwrap();
+    let ub = s.create_user("admin", &new_user("hb", Role::HospitalUser, Some("HB")), t(1, 9)).unwrap();
+    s.record_upload(&meta("HB", "2025-03", "b.csv"), &[list("FLAGGED-1", "HB", "2025-03-05 10:00", "900.00")], &[], &ub, t(2, 8)).unwrap();
+    let b_before = s.history_of(&Scope::All, "HB", "FLAGGED-1").unwrap();
+
+    // A uploads a list with B's list_id (and its own code), one without any hospital code and
+    // one naming B: the first two are A's, the third is refused with its real line (4)
+    let mut no_code = list("A-NOCODE", "HA", "2025-03-06 10:00", "100.00");
+    no_code.hospital_code = None;
+    let file = vec![list("FLAGGED-1", "HA", "2025-03-05 10:00", "1.00"), no_code, list("B-OWN", "HB", "2025-03-05 10:00", "5.00")];
+    let sc = screen_upload(&meta("HA", "2025-03", "a.csv"), file, &lines(3));
+    assert_eq!((sc.lists.len(), sc.lines.clone(), sc.rejections.len()), (2, vec![2, 3], 1));
+    assert_eq!(sc.lists[1].hospital_code.as_deref(), Some("HA"), "a list without hospital code takes the uploader's");
+    let r = &sc.rejections[0];
+    assert_eq!((r.line, r.list_id.as_str(), r.field.as_str(), r.rule.as_str()), (4, "B-OWN", "hospital_code", rules::HOSPITAL_MISMATCH));
+    assert!(r.message.contains("第 4 行") && r.message.contains("“HB”") && r.message.contains("“HA”"), "{}", r.message);
+    let up = s.record_batch(&meta("HA", "2025-03", "a.csv"), &UploadBatch { screened: &sc, rejections: &[], qc: None }, &ua, t(2, 9), &mut |_| {}).unwrap();
+    assert_eq!((up.records, up.new, up.rejected), (3, 2, 1));
+    assert_eq!(s.rejections(&Scope::All, up.upload_id).unwrap()[0].line, 4);
+
+    // B's list is untouched; each hospital has exactly one current FLAGGED-1
+    assert_eq!(s.history_of(&Scope::All, "HB", "FLAGGED-1").unwrap(), b_before);
+    let a_hist = s.history_of(&Scope::All, "HA", "FLAGGED-1").unwrap();
+    assert_eq!((a_hist.len(), a_hist[0].list.total_cost.unwrap().0, a_hist[0].is_current), (1, 100, true));
+    assert!(s.history_of(&ua.scope(), "HB", "FLAGGED-1").unwrap().is_empty(), "A cannot read B's list by naming it");
+    let nocode = s.history_of(&ua.scope(), "HA", "A-NOCODE").unwrap();
+    assert_eq!(nocode[0].list.hospital_code.as_deref(), Some("HA"), "stored with the uploader's code");
+    assert_eq!(s.current_lists(&ua.scope(), &Months::all()).unwrap().len(), 2, "visible to its own hospital");
+
+    // the database itself: one current version per (hospital, list_id); a version belongs to its
+    // upload's hospital and names it in its payload
+    let b_upload = s.uploads(&ub.scope()).unwrap()[0].id;
+    let payload = |h: &str| format!(r#"{{"list_id":"FLAGGED-1","hospital_code":"{h}"}}"#);
+    let ins = |h: &str, v: i64, upload: i64, p: &str| {
+        db.raw(&format!(
+            "INSERT INTO settlement_versions (hospital_code, list_id, version, upload_id, discharge_month, content_hash, payload, is_current)
+             VALUES ('{h}', 'FLAGGED-1', {v}, {upload}, '2025-03', 'x', '{p}', 1)"
+        ))
+    };
+    let e = ins("HB", 2, b_upload, &payload("HB")).unwrap_err();
+    assert!(e.contains("UNIQUE") || e.contains("duplicate key"), "a second current row for (HB, FLAGGED-1): {e}");
+    let e = ins("HB", 2, up.upload_id, &payload("HB")).unwrap_err();
+    assert!(e.contains("differ from its upload"), "HB's version in HA's upload: {e}");
+    db.raw("UPDATE settlement_versions SET is_current = 0 WHERE hospital_code = 'HB'").unwrap();
+    let e = ins("HB", 2, b_upload, &payload("HA")).unwrap_err();
+    assert!(e.contains("differ from its upload"), "payload naming another hospital: {e}");
+}
+
+fn period_override_is_the_admins_and_logged(db: &TestDb) {
+    let mut s = db.store();
+    let a = admin(&mut s);
+    let ua = s.create_user("admin", &new_user("ha", Role::HospitalUser, Some("HA")), t(1, 9)).unwrap();
+    // the finding: lists discharged 2024-03 and 2031-01 in an upload for 2025-12
+    let lists = vec![
+        list("P1", "HA", "2025-12-03 10:00", "100.00"),
+        list("P2", "HA", "2024-03-03 10:00", "100.00"),
+        list("P3", "HA", "2031-01-03 10:00", "100.00"),
+    ];
+    let plain = s.record_upload(&meta("HA", "2025-12", "p.csv"), &lists, &[], &ua, t(2, 8)).unwrap();
+    assert_eq!((plain.new, plain.rejected), (1, 2));
+    let rej = s.rejections(&ua.scope(), plain.upload_id).unwrap();
+    assert!(rej.iter().all(|r| r.rule == rules::DISCHARGE_MONTH_MISMATCH && r.field == "discharge_time"));
+    assert!(rej[1].message.contains("2031-01") && rej[1].message.contains("2025-12"), "{}", rej[1].message);
+    // a hospital user may not override
+    let over = UploadMeta { period_override: true, ..meta("HA", "2025-12", "p2.csv") };
+    assert!(matches!(s.record_upload(&over, &lists, &[], &ua, t(2, 9)), Err(StoreError::Forbidden(_))));
+    assert!(matches!(check_upload(&over, &ua), Err(StoreError::Forbidden(_))));
+    // the admin may, and the log says so with the number of out-of-period lists (2)
+    let ok = s.record_upload(&over, &lists, &[], &a, t(2, 10)).unwrap();
+    assert_eq!((ok.new, ok.unchanged, ok.rejected), (2, 1, 0));
+    let up = s.upload(&Scope::All, ok.upload_id).unwrap().unwrap();
+    assert!(up.period_override);
+    assert!(!s.upload(&Scope::All, plain.upload_id).unwrap().unwrap().period_override);
+    let log = s.audit_log(&Scope::All, &AuditFilter { action: Some("upload".into()), ..Default::default() }).unwrap();
+    let last = log.last().unwrap();
+    assert_eq!((last.actor.as_str(), last.detail["period_override"].as_bool(), last.detail["out_of_period"].as_i64()), ("admin", Some(true), Some(2)));
+    assert_eq!(log[0].detail["period_override"].as_bool(), Some(false));
+}
+
+fn qc_report_commits_with_its_upload(db: &TestDb) {
+    let mut s = db.store();
+    let a = admin(&mut s);
+    let ub = s.create_user("admin", &new_user("hb", Role::HospitalUser, Some("HB")), t(1, 9)).unwrap();
+    let m = meta("HA", "2025-03", "q.csv");
+    let sc = screen_upload(&m, vec![list("Q1", "HA", "2025-03-05 10:00", "1.00"), list("Q2", "HA", "2025-03-05 10:00", "2.00")], &lines(2));
+    let report = r#"{"upload_id":0,"lists":2,"lists_with_errors":1,"findings":[{"list_id":"Q1"}]}"#;
+    let qc = QcAttachment { lists: 2, lists_with_errors: 1, report_json: report };
+    let up = s.record_batch(&m, &UploadBatch { screened: &sc, rejections: &[], qc: Some(qc) }, &a, t(2, 8), &mut |_| {}).unwrap();
+    assert_eq!(s.qc_report_json(&Scope::All, up.upload_id).unwrap().as_deref(), Some(report));
+    assert_eq!(s.qc_report_json(&ub.scope(), up.upload_id).unwrap(), None, "another hospital's report is hidden");
+    let log = s.audit_log(&Scope::All, &AuditFilter { action: Some("upload".into()), ..Default::default() }).unwrap();
+    assert_eq!(log[0].detail["qc_lists_with_errors"].as_i64(), Some(1));
+    // a report that is not JSON, or counts more lists with errors than lists, is refused by the
+    // database — and the whole upload with it (nothing half-written)
+    let before = s.uploads(&Scope::All).unwrap().len();
+    let bad = QcAttachment { lists: 1, lists_with_errors: 2, report_json: "{}" };
+    assert!(s.record_batch(&m, &UploadBatch { screened: &sc, rejections: &[], qc: Some(bad) }, &a, t(2, 9), &mut |_| {}).is_err());
+    let bad = QcAttachment { lists: 2, lists_with_errors: 0, report_json: "{not json" };
+    assert!(s.record_batch(&m, &UploadBatch { screened: &sc, rejections: &[], qc: Some(bad) }, &a, t(2, 9), &mut |_| {}).is_err());
+    assert_eq!(s.uploads(&Scope::All).unwrap().len(), before);
+    // a screening made for another period cannot be recorded under this one
+    let other = meta("HA", "2025-04", "q.csv");
+    assert!(matches!(s.record_batch(&other, &UploadBatch { screened: &sc, rejections: &[], qc: None }, &a, t(2, 9), &mut |_| {}), Err(StoreError::Invalid(_))));
+}
+
+fn jobs_persist_and_close_after_a_restart(db: &TestDb) {
+    let a = {
+        let mut s = db.store();
+        let a = admin(&mut s);
+        assert_eq!(s.max_job_id().unwrap(), 0);
+        s.create_job(&NewJob { id: 1, kind: "上传", owner: "ha", hospital_code: Some("HA") }, t(2, 8)).unwrap();
+        s.create_job(&NewJob { id: 2, kind: "上传", owner: "hb", hospital_code: Some("HB") }, t(2, 8)).unwrap();
+        s.create_job(&NewJob { id: 3, kind: "年度计算", owner: "admin", hospital_code: None }, t(2, 8)).unwrap();
+        s.create_job(&NewJob { id: 4, kind: "上传", owner: "ha", hospital_code: Some("HA") }, t(2, 8)).unwrap();
+        assert!(s.create_job(&NewJob { id: 4, kind: "上传", owner: "x", hospital_code: None }, t(2, 8)).is_err(), "ids are unique");
+        s.update_job_progress(1, "前置质控", 10, 40, t(2, 9)).unwrap();
+        // job 2's upload committed, then the server died before the job was closed
+        let m = UploadMeta { job_id: Some(2), ..meta("HB", "2025-03", "b.csv") };
+        s.record_upload(&m, &[list("J1", "HB", "2025-03-05 10:00", "1.00")], &[], &a, t(2, 9)).unwrap();
+        assert!(s.finish_job(4, JobState::Failed, None, "无法读取结算清单文件", t(2, 9)).unwrap());
+        assert!(!s.finish_job(4, JobState::Done, Some("/x"), "again", t(2, 9)).unwrap(), "a finished job stays finished");
+        assert!(s.finish_job(4, JobState::Done, None, "x", t(2, 9)).is_err(), "done needs a result URL");
+        a
+    }; // the "server" stops with jobs 1, 2 and 3 running
+
+    let mut s = db.store();
+    assert_eq!(s.interrupt_running_jobs(t(3, 8)).unwrap(), 3);
+    let j1 = s.job(&Scope::All, 1).unwrap().unwrap();
+    assert_eq!((j1.state, j1.stage.as_str(), j1.done, j1.total), (JobState::Interrupted, "前置质控", 10, 40));
+    assert!(j1.message.contains("中断") && j1.message.contains("前置质控") && j1.message.contains("重新上传"), "{}", j1.message);
+    assert_eq!(j1.finished_at.as_deref(), Some("2025-04-03T08:00:00.000000Z"));
+    let j2 = s.job(&Scope::All, 2).unwrap().unwrap();
+    let up = s.upload_of_job(&Scope::All, 2).unwrap().unwrap();
+    assert_eq!((j2.state, j2.result_url.clone()), (JobState::Done, Some(format!("/uploads/{}", up.id))));
+    assert_eq!(s.job(&Scope::All, 3).unwrap().unwrap().state, JobState::Interrupted);
+    assert_eq!(s.job(&Scope::All, 4).unwrap().unwrap().message, "无法读取结算清单文件");
+    assert_eq!(s.interrupt_running_jobs(t(3, 9)).unwrap(), 0, "nothing left running");
+    assert_eq!(s.max_job_id().unwrap(), 4);
+
+    // a hospital sees its own jobs only
+    let ha = Scope::Hospital("HA".into());
+    assert!(s.job(&ha, 2).unwrap().is_none() && s.job(&ha, 3).unwrap().is_none());
+    let p = s.jobs_page(&ha, &PageRequest::new(1, 10)).unwrap();
+    assert_eq!((p.total, p.items.iter().map(|j| j.id).collect::<Vec<_>>()), (2, vec![4, 1]));
+    assert_eq!(s.jobs_page(&Scope::All, &PageRequest::new(2, 3)).unwrap().items.iter().map(|j| j.id).collect::<Vec<_>>(), [1]);
+    // the table's own rules
+    let e = db.raw("UPDATE jobs SET finished_at = NULL WHERE id = 4").unwrap_err();
+    assert!(is_check_violation(&e), "{e}");
+    let _ = a;
+}
+
+fn list_reads_are_paged_with_totals(db: &TestDb) {
+    let mut s = db.store();
+    let a = admin(&mut s);
+    for k in 0..7 {
+        let l = list(&format!("G{k}"), "H1", "2025-03-05 10:00", "1.00");
+        let rej: Vec<Rejection> = (0..3).map(|i| rej(10 * k + i, "R")).collect();
+        s.record_upload(&meta("H1", "2025-03", &format!("g{k}.csv")), &[l], &rej, &a, t(2, 8)).unwrap();
+    }
+    let p = s.uploads_page(&Scope::All, &PageRequest::new(1, 3)).unwrap();
+    assert_eq!((p.total, p.page, p.size, p.pages()), (7, 1, 3, 3));
+    assert_eq!(p.items.iter().map(|u| u.id).collect::<Vec<_>>(), [7, 6, 5], "newest first");
+    let p3 = s.uploads_page(&Scope::All, &PageRequest::new(3, 3)).unwrap();
+    assert_eq!(p3.items.iter().map(|u| u.id).collect::<Vec<_>>(), [1]);
+    assert!(s.uploads_page(&Scope::All, &PageRequest::new(9, 3)).unwrap().items.is_empty());
+    // the maximum page size holds whatever is asked
+    let big = PageRequest::new(1, u32::MAX);
+    assert_eq!(big.size, MAX_PAGE_SIZE);
+    assert_eq!(PageRequest::new(0, 0), PageRequest { page: 1, size: DEFAULT_PAGE_SIZE });
+    let r = s.rejections_page(&Scope::All, 7, &PageRequest::new(2, 2)).unwrap();
+    // upload 7 (k = 6) has rejections at lines 60, 61, 62: page 2 of size 2 = line 62
+    assert_eq!((r.total, r.items.iter().map(|r| r.line).collect::<Vec<_>>()), (3, vec![62]));
+    assert_eq!(s.rejections_page(&Scope::Hospital("H2".into()), 7, &PageRequest::new(1, 10)).unwrap().total, 0);
+    // audit: 1 user_create + 7 uploads = 8 entries, newest first
+    let log = s.audit_log_page(&Scope::All, &AuditFilter::default(), &PageRequest::new(1, 5)).unwrap();
+    assert_eq!((log.total, log.items.len(), log.items[0].id, log.items[4].id), (8, 5, 8, 4));
+    let uploads_only = AuditFilter { action: Some("upload".into()), ..Default::default() };
+    assert_eq!(s.audit_log_page(&Scope::All, &uploads_only, &PageRequest::new(2, 5)).unwrap().items.len(), 2);
+}
+
+/// Each task has its own connection: while another connection holds the write lock (an upload
+/// in its transaction), a pooled connection — including one opened just now — reads at once.
+fn pool_reads_while_a_writer_holds_the_lock(db: &TestDb) {
+    {
+        let mut s = db.store();
+        let a = admin(&mut s);
+        s.record_upload(&meta("H1", "2025-03", "w.csv"), &[list("W1", "H1", "2025-03-05 10:00", "1.00")], &[], &a, t(2, 8)).unwrap();
+    }
+    let pool = StorePool::open(&db.target(), 4).unwrap();
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let target = db.target();
+    let is_pg = db.is_pg();
+    let writer = std::thread::spawn(move || {
+        if is_pg {
+            let mut c = ::postgres::Client::connect(&target, ::postgres::NoTls).unwrap();
+            let mut tx = c.transaction().unwrap();
+            tx.batch_execute(&format!("SELECT pg_advisory_xact_lock({}); UPDATE users SET display_name = 'w'", pg::WRITE_LOCK)).unwrap();
+            locked_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+            tx.commit().unwrap();
+        } else {
+            let c = rusqlite::Connection::open(&target).unwrap();
+            c.execute_batch("BEGIN IMMEDIATE; UPDATE users SET display_name = 'w';").unwrap();
+            locked_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+            c.execute_batch("COMMIT").unwrap();
+        }
+    });
+    locked_rx.recv().unwrap();
+    let start = std::time::Instant::now();
+    let c1 = pool.get().unwrap();
+    let c2 = pool.get().unwrap(); // a second, newly opened connection (no migration, no lock)
+    assert_eq!(c1.count_current(&Scope::All, &Months::all()).unwrap(), 1);
+    assert_eq!(c2.uploads_page(&Scope::All, &PageRequest::default()).unwrap().total, 1);
+    let waited = start.elapsed();
+    assert!(waited < std::time::Duration::from_secs(2), "reads waited {waited:?} for the writer");
+    assert_eq!(pool.open_connections(), 2);
+    drop((c1, c2));
+    release_tx.send(()).unwrap();
+    writer.join().unwrap();
+    // connections are given back and reused
+    let _c = pool.get().unwrap();
+    assert_eq!(pool.open_connections(), 2);
 }

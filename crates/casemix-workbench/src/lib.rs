@@ -42,11 +42,64 @@ pub struct Workbench {
     pub engine: Engine,
 }
 
-/// The result of an import: the store's summary and the QC report of the accepted lists.
+/// The result of an import: the store's summary and the QC report of the accepted lists
+/// (committed with the upload).
 #[derive(Debug, Clone)]
 pub struct ImportOutcome {
     pub summary: UploadSummary,
     pub qc: QcReport,
+}
+
+/// One file to import as one upload.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportFile<'a> {
+    pub hospital: &'a str,
+    pub period: &'a str,
+    pub file_name: &'a str,
+    pub bytes: &'a [u8],
+    /// Accept lists discharged outside `period` (bureau_admin only; logged).
+    pub period_override: bool,
+    /// The background job carrying the import (committed with the upload).
+    pub job_id: Option<i64>,
+}
+
+/// An import read, screened and quality-checked, ready to commit ([`Workbench::commit_import`]).
+pub struct PreparedImport {
+    pub meta: UploadMeta,
+    pub screened: casemix_store::Screened,
+    pub read_rejections: Vec<casemix_io::Rejection>,
+    pub qc: QcReport,
+    qc_json: String,
+}
+
+/// The lists of a file with the file line of each, and the rejected records.
+pub struct ReadLists {
+    pub lists: Vec<SettlementList>,
+    /// `lines[i]` = the line (CSV/JSONL) or sheet row (XLSX) of `lists[i]`; the header is line 1.
+    pub lines: Vec<u64>,
+    pub rejections: Vec<casemix_io::Rejection>,
+}
+
+/// Reads a settlement-list file (format from its name, [`format_of`]) through casemix-io's
+/// reader, keeping each accepted list's line so that later refusals (hospital, period) name it.
+pub fn read_lists(bytes: &[u8], file_name: &str) -> Result<ReadLists, String> {
+    let bad = |e: casemix_io::IoError| format!("无法读取结算清单文件“{file_name}”：{e}");
+    let mut rdr = casemix_io::RecordReader::from_reader(std::io::Cursor::new(bytes.to_vec()), Some(format_of(file_name)), &ReadOptions::default()).map_err(bad)?;
+    let schema = rdr.schema().map_err(bad)?;
+    let mut out = ReadLists { lists: Vec::new(), lines: Vec::new(), rejections: Vec::new() };
+    let mut batch = Vec::new();
+    while rdr.fill_batch(&mut batch, 4096).map_err(bad)? > 0 {
+        for row in &batch {
+            match schema.parse(row) {
+                Ok(l) => {
+                    out.lists.push(l);
+                    out.lines.push(row.line);
+                }
+                Err(r) => out.rejections.push(r),
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The file format from the file name (CSV when unknown).
@@ -80,6 +133,22 @@ impl Workbench {
         }
     }
 
+    /// Where the workflow store lives: the PostgreSQL URL or the SQLite file's path.
+    pub fn store_target(&self) -> String {
+        match &self.config.postgres {
+            Some(url) => url.clone(),
+            None => self.dir.join("store.sqlite").to_string_lossy().into_owned(),
+        }
+    }
+
+    /// A pool of at most `max` store connections (one per concurrent task; the server's).
+    pub fn open_store_pool(&self, max: usize) -> Result<casemix_store::StorePool, String> {
+        casemix_store::StorePool::open(&self.store_target(), max).map_err(|e| match &self.config.postgres {
+            Some(_) => format!("无法连接 PostgreSQL 工作流数据库：{e}"),
+            None => format!("无法打开数据库 {}：{e}", self.store_target()),
+        })
+    }
+
     pub fn lake_dir(&self) -> PathBuf {
         self.dir.join("lake")
     }
@@ -92,35 +161,15 @@ impl Workbench {
         self.dir.join("derived").join("run").join(format!("{year}.json"))
     }
 
-    /// Imports one file of settlement lists as one upload of `hospital` for `period`: reads it
-    /// (CSV UTF-8/GBK, JSONL, XLSX; bad rows become rejections), records it atomically in the
-    /// store, runs 前置质控 on the accepted lists and keeps the report.
-    pub fn import(
-        &self,
-        store: &mut Store,
-        hospital: &str,
-        period: &str,
-        file_name: &str,
-        bytes: &[u8],
-        actor: &User,
-        now: DateTime<Utc>,
-        progress: Progress<'_>,
-    ) -> Result<ImportOutcome, String> {
-        progress("读取文件", 0, 1);
-        let (lists, rejected) = casemix_io::read_settlements_from_bytes(bytes, Some(format_of(file_name)), &ReadOptions::default())
-            .map_err(|e| format!("无法读取结算清单文件“{file_name}”：{e}"))?;
-        progress("读取文件", 1, 1);
-        let meta = UploadMeta {
-            hospital_code: hospital.to_string(),
-            period: period.to_string(),
-            file_name: file_name.to_string(),
-            file_hash: Some(sha256_hex(bytes)),
-        };
-        self.import_lists(store, &meta, lists, &rejected, actor, now, progress)
+    /// Imports one file of settlement lists as one upload: [`Workbench::prepare_import`] (read,
+    /// screen, QC — no store needed) then [`Workbench::commit_import`] (one transaction).
+    pub fn import(&self, store: &mut Store, file: &ImportFile<'_>, actor: &User, now: DateTime<Utc>, progress: Progress<'_>) -> Result<ImportOutcome, String> {
+        let prepared = self.prepare_import(file, actor, progress)?;
+        self.commit_import(store, prepared, actor, now, progress)
     }
 
-    /// Imports already-read lists as one upload (the caller's read rejections are stored with
-    /// it), runs QC on the lists the store accepted and keeps the report.
+    /// Imports already-read lists (file lines unknown) as one upload (the caller's read
+    /// rejections are stored with it), with QC, in one transaction.
     #[allow(clippy::too_many_arguments)]
     pub fn import_lists(
         &self,
@@ -132,25 +181,81 @@ impl Workbench {
         now: DateTime<Utc>,
         progress: Progress<'_>,
     ) -> Result<ImportOutcome, String> {
-        let total = lists.len() as u64;
+        let prepared = self.prepare_lists(meta.clone(), lists, &[], rejected.to_vec(), actor, progress)?;
+        self.commit_import(store, prepared, actor, now, progress)
+    }
+
+    /// The pure part of an import, run before any store connection is taken: checks who may
+    /// upload for whom, reads the file keeping each list's line ([`read_lists`]; a file that is
+    /// not a table is an error and nothing is recorded), screens the lists
+    /// ([`casemix_store::screen_upload`]: one identity, the settlement period) and runs 前置质控
+    /// on the accepted ones.
+    pub fn prepare_import(&self, file: &ImportFile<'_>, actor: &User, progress: Progress<'_>) -> Result<PreparedImport, String> {
+        let meta = UploadMeta {
+            hospital_code: file.hospital.to_string(),
+            period: file.period.to_string(),
+            file_name: file.file_name.to_string(),
+            file_hash: Some(sha256_hex(file.bytes)),
+            period_override: file.period_override,
+            job_id: file.job_id,
+        };
+        casemix_store::check_upload(&meta, actor).map_err(|e| e.to_string())?;
+        progress("读取文件", 0, 1);
+        let read = read_lists(file.bytes, file.file_name)?;
+        progress("读取文件", 1, 1);
+        self.prepare_lists(meta, read.lists, &read.lines, read.rejections, actor, progress)
+    }
+
+    /// Screening and QC of lists already read (see [`Workbench::prepare_import`]).
+    pub fn prepare_lists(
+        &self,
+        meta: UploadMeta,
+        lists: Vec<SettlementList>,
+        lines: &[u64],
+        read_rejections: Vec<casemix_io::Rejection>,
+        actor: &User,
+        progress: Progress<'_>,
+    ) -> Result<PreparedImport, String> {
+        casemix_store::check_upload(&meta, actor).map_err(|e| e.to_string())?;
+        let screened = casemix_store::screen_upload(&meta, lists, lines);
+        let n = screened.lists.len() as u64;
+        progress("前置质控", 0, n);
+        let qc = self.engine.qc_report(0, &meta.hospital_code, &meta.period, &screened.lists);
+        let qc_json = serde_json::to_string(&qc).map_err(|e| format!("质控报告无法保存：{e}"))?;
+        progress("前置质控", n, n);
+        Ok(PreparedImport { meta, screened, read_rejections, qc, qc_json })
+    }
+
+    /// Records a prepared import in ONE store transaction: the upload, its list versions, its
+    /// rejections, its QC report and its audit entry commit together or not at all.
+    pub fn commit_import(&self, store: &mut Store, p: PreparedImport, actor: &User, now: DateTime<Utc>, progress: Progress<'_>) -> Result<ImportOutcome, String> {
+        let total = p.screened.lists.len() as u64;
+        let qc = casemix_store::QcAttachment { lists: p.qc.lists, lists_with_errors: p.qc.lists_with_errors, report_json: &p.qc_json };
+        let batch = casemix_store::UploadBatch { screened: &p.screened, rejections: &p.read_rejections, qc: Some(qc) };
         let summary = store
-            .record_upload_with_progress(meta, &lists, rejected, actor, now, &mut |i| {
-                if i % 500 == 0 || i + 1 == lists.len() {
+            .record_batch(&p.meta, &batch, actor, now, &mut |i| {
+                if i % 500 == 0 || i as u64 + 1 == total {
                     progress("写入数据库", i as u64 + 1, total)
                 }
             })
             .map_err(|e| e.to_string())?;
-        progress("前置质控", 0, total);
-        let hospital = meta.hospital_code.as_str();
-        let mine: Vec<SettlementList> = lists.into_iter().filter(|l| l.hospital_code.as_deref().map_or(true, |h| h == hospital)).collect();
-        let qc = self.engine.qc_report(summary.upload_id, hospital, &meta.period, &mine);
-        files::write_json(&self.qc_path(summary.upload_id), &qc)?;
-        progress("前置质控", total, total);
+        let mut qc = p.qc;
+        qc.upload_id = summary.upload_id;
         Ok(ImportOutcome { summary, qc })
     }
 
-    /// The QC report of an upload, if it was imported through the workbench.
-    pub fn qc_report(&self, upload_id: i64) -> Result<Option<QcReport>, String> {
+    /// The QC report of an upload (in the user's scope): the one committed with it in the
+    /// store, or, for uploads imported before the report moved into the store, the file
+    /// `derived/qc/upload-<id>.json`.
+    pub fn qc_report(&self, store: &Store, scope: &Scope, upload_id: i64) -> Result<Option<QcReport>, String> {
+        if let Some(json) = store.qc_report_json(scope, upload_id).map_err(|e| e.to_string())? {
+            let mut r: QcReport = serde_json::from_str(&json).map_err(|e| format!("上传 #{upload_id} 的质控报告无法读取：{e}"))?;
+            r.upload_id = upload_id;
+            return Ok(Some(r));
+        }
+        if store.upload(scope, upload_id).map_err(|e| e.to_string())?.is_none() {
+            return Ok(None);
+        }
         files::read_json(&self.qc_path(upload_id))
     }
 

@@ -4,8 +4,7 @@
 //! transaction, new versions only for changed lists, rejections kept, an audit-log entry.
 //! The local command line acts with bureau-admin rights under the actor name `--actor`.
 
-use casemix_io::ReadOptions;
-use casemix_store::{sha256_hex, Role, Store, UploadMeta, UploadStatus, User};
+use casemix_store::{screen_upload, sha256_hex, Role, Store, UploadBatch, UploadMeta, UploadStatus, User};
 use chrono::{DateTime, Utc};
 use std::path::PathBuf;
 
@@ -38,6 +37,9 @@ pub struct ImportArgs {
     /// 操作人，记入操作日志 (actor recorded in the audit log)
     #[arg(long, default_value = "cli")]
     pub actor: String,
+    /// 跨期确认：接受出院月份不在 --period 内的清单（记入操作日志）(accept lists discharged outside the period; logged)
+    #[arg(long)]
+    pub period_override: bool,
     /// 结算清单文件 (settlement lists: CSV, JSON Lines or .xlsx)
     pub settlements: PathBuf,
 }
@@ -50,8 +52,9 @@ pub fn run(a: Args) -> Result<(), String> {
 
 fn import(a: ImportArgs) -> Result<(), String> {
     let bytes = std::fs::read(&a.settlements).map_err(|e| format!("无法读取 {}：{e}", a.settlements.display()))?;
-    let (lists, rejected) = casemix_io::read_settlements(&a.settlements, &ReadOptions::default())
-        .map_err(|e| format!("无法读取结算清单 {}：{e}", a.settlements.display()))?;
+    let file_name = a.settlements.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    // each list keeps its file line, so that a refusal (another hospital, another month) names it
+    let read = casemix_workbench::read_lists(&bytes, &file_name).map_err(|e| format!("{e}（{}）", a.settlements.display()))?;
     let mut store = match (&a.postgres, &a.db) {
         // the URL may carry a password: not repeated in the message
         (Some(url), _) => Store::open_postgres(url).map_err(|e| format!("无法连接 PostgreSQL：{e}"))?,
@@ -60,13 +63,14 @@ fn import(a: ImportArgs) -> Result<(), String> {
     };
     let actor = User { id: 0, login: a.actor.clone(), display_name: a.actor, role: Role::BureauAdmin, hospital_code: None };
     let meta = UploadMeta {
-        hospital_code: a.hospital,
-        period: a.period,
-        file_name: a.settlements.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
         file_hash: Some(sha256_hex(&bytes)),
+        period_override: a.period_override,
+        ..UploadMeta::new(&a.hospital, &a.period, &file_name)
     };
+    let screened = screen_upload(&meta, read.lists, &read.lines);
     let now: DateTime<Utc> = std::time::SystemTime::now().into();
-    let s = store.record_upload(&meta, &lists, &rejected, &actor, now).map_err(|e| e.to_string())?;
+    let batch = UploadBatch { screened: &screened, rejections: &read.rejections, qc: None };
+    let s = store.record_batch(&meta, &batch, &actor, now, &mut |_| {}).map_err(|e| e.to_string())?;
     println!(
         "上传 #{}：{} 份清单，新增 {}，更新 {}，未变 {}，拒收 {}{}",
         s.upload_id,

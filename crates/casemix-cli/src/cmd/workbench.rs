@@ -7,7 +7,6 @@
 //! computation; `decide` records a review decision. The command line acts with bureau-admin
 //! rights under the actor name `--actor`.
 
-use casemix_io::ReadOptions;
 use casemix_model::SettlementList;
 use casemix_store::{sha256_hex, DecisionKind, NewUser, Role, UploadMeta, User};
 use casemix_workbench::{Workbench, WorkbenchConfig};
@@ -114,6 +113,9 @@ pub enum WbCommand {
         /// 只导入该年度出院的清单（与 --split 一起用）
         #[arg(long)]
         year: Option<i32>,
+        /// 跨期确认：接受出院月份不在 --period 内的清单（记入操作日志；不用 --split 时）
+        #[arg(long)]
+        period_override: bool,
         /// 结算清单文件 (CSV / JSONL / XLSX)
         file: PathBuf,
     },
@@ -205,7 +207,7 @@ pub fn run(a: Args) -> Result<(), String> {
             println!("用户 {}（{}{}）已创建", u.login, u.role.label_zh(), u.hospital_code.map(|h| format!("，{h}")).unwrap_or_default());
             Ok(())
         }
-        WbCommand::Import { d, hospital, period, split, year, file } => import(&d, hospital, period, split, year, &file),
+        WbCommand::Import { d, hospital, period, split, year, period_override, file } => import(&d, ImportArgs { hospital, period, split, year, period_override }, &file),
         WbCommand::Attach { d, claims, charges } => {
             let wb = d.open()?;
             let dir = wb.dir.join("inputs");
@@ -262,16 +264,25 @@ pub fn run(a: Args) -> Result<(), String> {
     }
 }
 
-fn import(d: &DataArg, hospital: Option<String>, period: Option<String>, split: bool, year: Option<i32>, file: &Path) -> Result<(), String> {
+struct ImportArgs {
+    hospital: Option<String>,
+    period: Option<String>,
+    split: bool,
+    year: Option<i32>,
+    period_override: bool,
+}
+
+fn import(d: &DataArg, a: ImportArgs, file: &Path) -> Result<(), String> {
     let wb = d.open()?;
     let mut st = wb.open_store()?;
     let actor = admin(&d.actor);
     let p = progress();
     let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let bytes = std::fs::read(file).map_err(|e| format!("无法读取 {}：{e}", file.display()))?;
-    if !split {
-        let (Some(h), Some(per)) = (hospital, period) else { return Err("不用 --split 时须给出 --hospital 与 --period".into()) };
-        let o = wb.import(&mut st, &h, &per, &name, &bytes, &actor, now(), &p)?;
+    if !a.split {
+        let (Some(h), Some(per)) = (a.hospital, a.period) else { return Err("不用 --split 时须给出 --hospital 与 --period".into()) };
+        let f = casemix_workbench::ImportFile { hospital: &h, period: &per, file_name: &name, bytes: &bytes, period_override: a.period_override, job_id: None };
+        let o = wb.import(&mut st, &f, &actor, now(), &p)?;
         eprintln!();
         println!(
             "上传 #{}：{} 份清单，新增 {}，更新 {}，未变 {}，拒收 {}；质控：{} 份清单有错误，{} 条错误，{} 条警告",
@@ -279,40 +290,47 @@ fn import(d: &DataArg, hospital: Option<String>, period: Option<String>, split: 
         );
         return Ok(());
     }
-    let (lists, rejected) = casemix_io::read_settlements_from_bytes(&bytes, Some(casemix_workbench::format_of(&name)), &ReadOptions::default())
-        .map_err(|e| format!("无法读取 {}：{e}", file.display()))?;
-    use chrono::Datelike;
-    let mut parts: BTreeMap<(String, String), Vec<SettlementList>> = BTreeMap::new();
-    let mut outside = 0usize;
-    for l in lists {
-        let Some(dt) = l.discharge_time else {
-            parts.entry((l.hospital_code.clone().unwrap_or_default(), String::new())).or_default().push(l);
-            continue;
-        };
-        if year.is_some_and(|y| y != dt.year()) {
-            outside += 1;
-            continue;
-        }
-        parts.entry((l.hospital_code.clone().unwrap_or_default(), format!("{}-{:02}", dt.year(), dt.month()))).or_default().push(l);
+    if a.period_override {
+        return Err("--split 按出院月份拆分，每次上传的清单都在其期间内，不需要 --period-override".into());
     }
+    let read = casemix_workbench::read_lists(&bytes, &name).map_err(|e| format!("{e}（{}）", file.display()))?;
+    use chrono::Datelike;
+    // (hospital, month) → (lists, their file lines)
+    let mut parts: BTreeMap<(String, String), (Vec<SettlementList>, Vec<u64>)> = BTreeMap::new();
+    let mut outside = 0usize;
+    for (l, line) in read.lists.into_iter().zip(read.lines) {
+        let month = match l.discharge_time {
+            Some(dt) if a.year.is_some_and(|y| y != dt.year()) => {
+                outside += 1;
+                continue;
+            }
+            Some(dt) => format!("{}-{:02}", dt.year(), dt.month()),
+            None => String::new(),
+        };
+        let part = parts.entry((l.hospital_code.clone().unwrap_or_default(), month)).or_default();
+        part.0.push(l);
+        part.1.push(line);
+    }
+    let rejected = read.rejections;
     if !rejected.is_empty() {
         println!("读取时拒收 {} 行（记入第一次上传的拒收清单）", rejected.len());
     }
     let (mut n_up, mut n_lists, mut n_err) = (0, 0, 0);
     let mut first = true;
-    for ((h, per), ls) in parts {
+    for ((h, per), (ls, lines)) in parts {
         if h.is_empty() || per.is_empty() {
             println!("{} 份清单缺少医院编号或出院时间，无法拆分，未导入：请修正后单独导入", ls.len());
             continue;
         }
-        let meta = UploadMeta { hospital_code: h.clone(), period: per.clone(), file_name: format!("{name}#{h}-{per}"), file_hash: None };
+        let meta = UploadMeta { file_hash: None, ..UploadMeta::new(&h, &per, &format!("{name}#{h}-{per}")) };
         let rej = if first { rejected.clone() } else { Vec::new() };
         first = false;
-        let o = wb.import_lists(&mut st, &meta, ls, &rej, &actor, now(), &|_, _, _| {})?;
+        let prepared = wb.prepare_lists(meta, ls, &lines, rej, &actor, &|_, _, _| {})?;
+        let o = wb.commit_import(&mut st, prepared, &actor, now(), &|_, _, _| {})?;
         n_up += 1;
         n_lists += o.summary.records;
         n_err += o.qc.lists_with_errors;
     }
-    println!("导入完成：{n_up} 次上传（按医院 × 月份），{n_lists} 份清单，质控有错误的清单 {n_err} 份{}", if outside > 0 { format!("；{outside} 份不在 {} 年度，未导入", year.unwrap_or(0)) } else { String::new() });
+    println!("导入完成：{n_up} 次上传（按医院 × 月份），{n_lists} 份清单，质控有错误的清单 {n_err} 份{}", if outside > 0 { format!("；{outside} 份不在 {} 年度，未导入", a.year.unwrap_or(0)) } else { String::new() });
     Ok(())
 }

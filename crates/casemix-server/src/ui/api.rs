@@ -4,7 +4,7 @@
 //! a Chinese message, never a 5xx for bad input.
 
 use super::auth::{self, Auth};
-use super::pages::{decide_flag, flags_with_decisions, load_case, scoped_settlements, start_run_job, start_upload};
+use super::pages::{decide_flag, find_job, flags_with_decisions, job_id, jobs_page, load_case, load_upload, scoped_settlements, start_run_job, start_upload, PageQuery, UploadRequest};
 use super::{UiError, Wb};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
@@ -80,10 +80,28 @@ pub async fn me(a: Auth) -> ApiResult {
     Ok(ok(user_json(&a.user, &a.csrf)))
 }
 
-pub async fn uploads(State(wb): State<Arc<Wb>>, a: Auth) -> ApiResult {
+/// The paging fields of a list answer.
+fn page_json<T>(p: &casemix_store::Paged<T>) -> Value {
+    json!({"total": p.total, "page": p.page, "page_size": p.size, "pages": p.pages()})
+}
+
+fn paged_query(q: Result<Query<PageQuery>, QueryRejection>) -> Result<casemix_store::PageRequest, UiError> {
+    q.map(|Query(q)| q.request()).map_err(|e| UiError::bad_request(format!("分页参数 page / page_size 应为正整数：{}", e.body_text())))
+}
+
+/// Adds the paging fields to `{key: items}`.
+fn with_page<T>(mut v: Value, p: &casemix_store::Paged<T>) -> Value {
+    if let (Some(o), Value::Object(pj)) = (v.as_object_mut(), page_json(p)) {
+        o.extend(pj);
+    }
+    v
+}
+
+pub async fn uploads(State(wb): State<Arc<Wb>>, a: Auth, q: Result<Query<PageQuery>, QueryRejection>) -> ApiResult {
+    let page = paged_query(q)?;
     let scope = a.user.scope();
-    let ups = wb.with_store(move |st| st.uploads(&scope).map_err(|e| e.to_string())).await?;
-    Ok(ok(json!({"uploads": ups})))
+    let ups = wb.with_store(move |st| st.uploads_page(&scope, &page).map_err(|e| e.to_string())).await?;
+    Ok(ok(with_page(json!({"uploads": ups.items}), &ups)))
 }
 
 #[derive(Deserialize)]
@@ -93,9 +111,13 @@ pub struct UploadQuery {
     period: String,
     #[serde(default)]
     file_name: String,
+    /// Accept lists discharged outside `period` (bureau_admin only; logged).
+    #[serde(default)]
+    period_override: bool,
 }
 
-/// `POST /api/v1/uploads?hospital=&period=&file_name=` with the file as the raw body.
+/// `POST /api/v1/uploads?hospital=&period=&file_name=[&period_override=true]` with the file as
+/// the raw body.
 pub async fn upload(State(wb): State<Arc<Wb>>, a: Auth, h: HeaderMap, q: Result<Query<UploadQuery>, QueryRejection>, body: Result<Bytes, BytesRejection>) -> ApiResult {
     csrf(&a, &h)?;
     let Query(q) = q.map_err(query_err)?;
@@ -105,24 +127,17 @@ pub async fn upload(State(wb): State<Arc<Wb>>, a: Auth, h: HeaderMap, q: Result<
     }
     let hospital = if a.user.role == Role::HospitalUser && q.hospital.is_empty() { a.user.hospital_code.clone().unwrap_or_default() } else { q.hospital };
     let name = if q.file_name.is_empty() { "upload.csv".to_string() } else { q.file_name };
-    let id = start_upload(&wb, &a, hospital, q.period, name, body.to_vec())?;
+    let id = start_upload(&wb, &a, UploadRequest { hospital, period: q.period, name, bytes: body.to_vec(), period_override: q.period_override })?;
     Ok((StatusCode::ACCEPTED, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], json!({"job_id": id, "job_url": format!("/api/v1/jobs/{id}")}).to_string()).into_response())
 }
 
-pub async fn upload_detail(State(wb): State<Arc<Wb>>, a: Auth, id: Result<Path<i64>, PathRejection>) -> ApiResult {
+/// `GET /api/v1/uploads/{id}?page=&page_size=`: the upload, one page of its rejections, its QC report.
+pub async fn upload_detail(State(wb): State<Arc<Wb>>, a: Auth, id: Result<Path<i64>, PathRejection>, q: Result<Query<PageQuery>, QueryRejection>) -> ApiResult {
     let Path(id) = id.map_err(path_err)?;
-    let scope = a.user.scope();
-    let (up, rej) = wb
-        .with_store(move |st| {
-            let up = st.uploads(&scope).map_err(|e| e.to_string())?.into_iter().find(|u| u.id == id);
-            let rej = if up.is_some() { st.rejections(&scope, id).map_err(|e| e.to_string())? } else { Vec::new() };
-            Ok((up, rej))
-        })
-        .await?;
-    let up = up.ok_or_else(|| UiError::not_found("上传记录"))?;
-    let qc = wb.wb.qc_report(id).map_err(UiError::internal)?;
-    let rej: Vec<Value> = rej.iter().map(|r| json!({"line": r.line, "list_id": r.list_id, "field": r.field, "rule": r.rule, "message": r.message})).collect();
-    Ok(ok(json!({"upload": up, "rejections": rej, "qc": qc})))
+    let page = paged_query(q)?;
+    let d = load_upload(&wb, &a, id, page).await?;
+    let rej: Vec<Value> = d.rejections.items.iter().map(|r| json!({"line": r.line, "list_id": r.list_id, "field": r.field, "rule": r.rule, "message": r.message})).collect();
+    Ok(ok(json!({"upload": d.upload, "rejections": rej, "rejections_page": page_json(&d.rejections), "qc": d.qc})))
 }
 
 pub async fn case_detail(State(wb): State<Arc<Wb>>, a: Auth, id: Result<Path<String>, PathRejection>) -> ApiResult {
@@ -174,9 +189,17 @@ pub async fn start_run(State(wb): State<Arc<Wb>>, a: Auth, h: HeaderMap) -> ApiR
 }
 
 pub async fn job(State(wb): State<Arc<Wb>>, a: Auth, id: Result<Path<u64>, PathRejection>) -> ApiResult {
-    let Path(id) = id.map_err(path_err)?;
-    let j = wb.jobs.get(id).filter(|j| a.user.role != Role::HospitalUser || j.hospital_code == a.user.hospital_code).ok_or_else(|| UiError::not_found("任务"))?;
+    let id = job_id(id)?;
+    let j = find_job(&wb, &a, id).await?;
     Ok(ok(serde_json::to_value(j).map_err(|e| UiError::internal(e.to_string()))?))
+}
+
+/// `GET /api/v1/jobs?page=&page_size=`: the jobs in the user's scope, newest first.
+pub async fn jobs(State(wb): State<Arc<Wb>>, a: Auth, q: Result<Query<PageQuery>, QueryRejection>) -> ApiResult {
+    let page = paged_query(q)?;
+    let p = jobs_page(&wb, &a, page).await?;
+    let v = serde_json::to_value(&p.items).map_err(|e| UiError::internal(e.to_string()))?;
+    Ok(ok(with_page(json!({"jobs": v}), &p)))
 }
 
 pub async fn statements(State(wb): State<Arc<Wb>>, a: Auth) -> ApiResult {
@@ -184,11 +207,13 @@ pub async fn statements(State(wb): State<Arc<Wb>>, a: Auth) -> ApiResult {
     Ok(ok(json!({"settlements": all})))
 }
 
-pub async fn audit_log(State(wb): State<Arc<Wb>>, a: Auth) -> ApiResult {
+/// `GET /api/v1/audit-log?page=&page_size=`: newest first.
+pub async fn audit_log(State(wb): State<Arc<Wb>>, a: Auth, q: Result<Query<PageQuery>, QueryRejection>) -> ApiResult {
     super::require(&a.user, &[Role::BureauAdmin], "查看操作日志")?;
+    let page = paged_query(q)?;
     let scope = a.user.scope();
-    let e = wb.with_store(move |st| st.audit_log(&scope, &AuditFilter { limit: Some(1000), ..Default::default() }).map_err(|e| e.to_string())).await?;
-    Ok(ok(json!({"entries": e})))
+    let e = wb.with_store(move |st| st.audit_log_page(&scope, &AuditFilter::default(), &page).map_err(|e| e.to_string())).await?;
+    Ok(ok(with_page(json!({"entries": e.items}), &e)))
 }
 
 pub use super::monitor_pages::{api_hospital as hospital, api_monitor as monitor};

@@ -18,14 +18,20 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use casemix_store::{Role, Store, User};
+use casemix_store::{Role, Store, StorePool, User};
 use casemix_workbench::Workbench;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+/// Store connections the server opens at most (pages, uploads and runs each take one for the
+/// length of their store work only; with SQLite's WAL readers never wait for the writer).
+pub const STORE_CONNECTIONS: usize = 16;
 
 /// The workbench state shared by UI and API handlers.
 pub struct Wb {
     pub wb: Workbench,
-    pub store: Mutex<Store>,
+    /// A pool of store connections: `store.get()` (or `store.lock()`, the name of the mutex it
+    /// replaced) gives this task its own connection — there is no global store lock.
+    pub store: StorePool,
     pub sessions: auth::Sessions,
     pub jobs: Arc<jobs::Jobs>,
     /// `Secure` on the session cookie (off only for plain-HTTP test setups).
@@ -33,9 +39,18 @@ pub struct Wb {
 }
 
 impl Wb {
+    /// Opens the store pool, closes the jobs the previous server left running (interrupted, or
+    /// done if their upload committed) and starts the job journal.
     pub fn new(wb: Workbench, secure_cookies: bool) -> Result<Wb, String> {
-        let store = wb.open_store()?;
-        Ok(Wb { wb, store: Mutex::new(store), sessions: auth::Sessions::default(), jobs: Arc::new(jobs::Jobs::default()), secure_cookies })
+        let store = wb.open_store_pool(STORE_CONNECTIONS)?;
+        let max_id = {
+            let mut st = store.get().map_err(|e| e.to_string())?;
+            st.interrupt_running_jobs(now()).map_err(|e| format!("无法整理上次未完成的任务：{e}"))?;
+            st.max_job_id().map_err(|e| e.to_string())?
+        };
+        let journal = Store::connect_url(&wb.store_target()).map_err(|e| format!("无法为任务记录打开数据库连接：{e}"))?;
+        let jobs = Arc::new(jobs::Jobs::persistent(journal, max_id));
+        Ok(Wb { wb, store, sessions: auth::Sessions::default(), jobs, secure_cookies })
     }
 
     pub fn region_label(&self) -> String {
@@ -47,11 +62,12 @@ impl Wb {
         }
     }
 
-    /// Runs `f` with the store on the blocking pool.
+    /// Runs `f` on the blocking pool with a store connection of its own (no other task waits
+    /// for it, except a writer for another writer's transaction).
     pub async fn with_store<T: Send + 'static>(self: &Arc<Self>, f: impl FnOnce(&mut Store) -> Result<T, String> + Send + 'static) -> Result<T, UiError> {
         let me = self.clone();
         tokio::task::spawn_blocking(move || {
-            let mut st = me.store.lock().map_err(|_| "数据库连接不可用".to_string())?;
+            let mut st = me.store.get().map_err(|e| format!("数据库连接不可用：{e}"))?;
             f(&mut st)
         })
         .await
@@ -143,6 +159,7 @@ pub fn router(wb: Arc<Wb>) -> Router {
         .route("/review", get(pages::review))
         .route("/review/decide", post(pages::decide))
         .route("/runs", get(pages::runs).post(pages::start_run))
+        .route("/jobs", get(pages::jobs))
         .route("/jobs/{id}", get(pages::job))
         .route("/statements", get(pages::statements))
         .route("/statements/export.xlsx", get(pages::statement_xlsx))
@@ -157,6 +174,7 @@ pub fn router(wb: Arc<Wb>) -> Router {
         .route("/api/v1/flags", get(api::flags))
         .route("/api/v1/flags/{flag_id}/decision", post(api::decide))
         .route("/api/v1/runs", post(api::start_run))
+        .route("/api/v1/jobs", get(api::jobs))
         .route("/api/v1/jobs/{id}", get(api::job))
         .route("/api/v1/monitor", get(api::monitor))
         .route("/api/v1/hospitals/{code}", get(api::hospital))

@@ -1,14 +1,15 @@
 //! The HTML pages. Each handler: who may see it, what it reads (scoped), what it renders.
 
 use super::auth::{self, Auth};
-use super::jobs::JobState;
+use super::jobs::{Job, JobState};
 use super::layout::{page, yuan};
 use super::{now, require, UiError, Wb};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
-use casemix_store::{AuditFilter, DecisionKind, Role, Scope};
+use casemix_store::{AuditFilter, DecisionKind, PageRequest, Paged, Role, Scope};
 use casemix_workbench::{FlagRecord, QcReport, RunRecord};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -88,16 +89,51 @@ pub use super::monitor_pages::{export, hospital, monitor, my_hospital};
 
 // ------------------------------------------------------------------ uploads
 
-pub async fn uploads(State(wb): State<Arc<Wb>>, a: Auth) -> Page {
+/// `?page=&page_size=` of every paged list (page from 1; size 1..=`MAX_PAGE_SIZE`, default
+/// `DEFAULT_PAGE_SIZE`; out-of-range sizes are cut to the maximum).
+#[derive(Deserialize, Default, Clone, Copy)]
+pub struct PageQuery {
+    #[serde(default)]
+    pub page: u32,
+    #[serde(default)]
+    pub page_size: u32,
+}
+
+impl PageQuery {
+    pub fn request(&self) -> PageRequest {
+        PageRequest::new(self.page, self.page_size)
+    }
+}
+
+/// The query of a paged page, or a Chinese 400 page naming the parameter.
+pub fn page_query(q: Result<Query<PageQuery>, QueryRejection>) -> Result<PageRequest, UiError> {
+    q.map(|Query(q)| q.request()).map_err(|e| UiError::bad_request(format!("分页参数 page / page_size 应为正整数：{}", e.body_text())))
+}
+
+/// "第 n / m 页，共 t 条" with links to the neighbouring pages (`base` already has its `?`/`&`).
+pub fn pager<T>(base: &str, p: &Paged<T>) -> Markup {
+    let pages = p.pages();
+    html! {
+        p.pager {
+            "第 " (p.page) " / " (pages) " 页，共 " span.total { (p.total) } " 条（每页至多 " (p.size) " 条）　"
+            @if p.page > 1 { a href={ (base) "page=" (p.page - 1) "&page_size=" (p.size) } rel="prev" { "上一页" } "　" }
+            @if u64::from(p.page) < pages { a href={ (base) "page=" (p.page + 1) "&page_size=" (p.size) } rel="next" { "下一页" } }
+        }
+    }
+}
+
+pub async fn uploads(State(wb): State<Arc<Wb>>, a: Auth, q: Result<Query<PageQuery>, QueryRejection>) -> Page {
+    let page = page_query(q).map_err(UiError::page)?;
     let scope = a.user.scope();
-    let ups = wb.with_store(move |st| st.uploads(&scope).map_err(|e| e.to_string())).await.map_err(UiError::page)?;
+    let ups = wb.with_store(move |st| st.uploads_page(&scope, &page).map_err(|e| e.to_string())).await.map_err(UiError::page)?;
     let can_upload = matches!(a.user.role, Role::BureauAdmin | Role::HospitalUser);
     let hospitals: Vec<(String, String)> = wb.wb.engine.hospitals.iter().map(|h| (h.code.clone(), h.name.clone())).collect();
     let body = html! {
         @if can_upload {
             div.box {
                 h2 { "上传结算清单" }
-                p.muted { "支持 CSV（UTF-8 / GBK）、JSON Lines、Excel（.xlsx）。同一清单号重复上传时以新版本参与计算，旧版本留档；整批上传要么全部生效，要么全部不生效。" }
+                p.muted { "支持 CSV（UTF-8 / GBK）、JSON Lines、Excel（.xlsx）。同一清单号重复上传时以新版本参与计算，旧版本留档；整批上传连同质控报告要么全部生效，要么全部不生效。"
+                    "清单未填定点医药机构编号的，按本次上传的医院入库；填了其他医院编号的、出院月份不在结算期间内的，按行拒收并说明原因。" }
                 form method="post" action="/uploads" enctype="multipart/form-data" #upload-form {
                     input type="hidden" name="csrf" value=(a.csrf);
                     @if a.user.role == Role::HospitalUser {
@@ -109,17 +145,21 @@ pub async fn uploads(State(wb): State<Arc<Wb>>, a: Auth) -> Page {
                     }
                     label { "结算期间 " input type="month" name="period" required pattern="[0-9]{4}-[0-9]{2}" placeholder="2024-01"; }
                     label { "文件 " input type="file" name="file" required accept=".csv,.xlsx,.jsonl,.txt"; }
+                    @if a.user.role == Role::BureauAdmin {
+                        label #upload-override { input type="checkbox" name="period_override" value="1"; " 跨期确认：接受出院月份不在结算期间内的清单（记入操作日志）" }
+                    }
                     button.primary type="submit" #upload-submit { "上传并质控" }
                 }
             }
         }
         h2 { "上传记录" }
+        p { a href="/jobs" { "查看上传与计算任务" } }
         table.sortable #tbl-uploads {
             thead { tr { th { "编号" } th { "医院" } th { "期间" } th { "文件" } th.num { "清单数" } th.num { "新增" } th.num { "更新" } th.num { "未变" } th.num { "拒收" } th { "上传人" } th { "时间" } th { "质控报告" } } }
             tbody {
-                @for u in ups.iter().rev() {
+                @for u in &ups.items {
                     tr {
-                        td { (u.id) } td { (u.hospital_code) } td { (u.period) } td { (u.file_name) }
+                        td { (u.id) } td { (u.hospital_code) } td { (u.period) @if u.period_override { " （跨期确认）" } } td { (u.file_name) }
                         td.num { (u.record_count) } td.num { (u.new_count) } td.num { (u.changed_count) } td.num { (u.unchanged_count) }
                         td.num { (u.rejected_count) } td { (u.uploaded_by) } td { (u.uploaded_at.get(..19).unwrap_or(&u.uploaded_at)) }
                         td { a href={ "/uploads/" (u.id) } { "查看" } }
@@ -127,34 +167,66 @@ pub async fn uploads(State(wb): State<Arc<Wb>>, a: Auth) -> Page {
                 }
             }
         }
+        (pager("/uploads?", &ups))
     };
     Ok(render(&wb, &a, "数据上传与质控", "/uploads", body))
 }
 
-/// Reads the multipart upload form: (csrf, hospital, period, file name, bytes).
-async fn read_upload_form(mut mp: Multipart) -> Result<(String, String, String, String, Vec<u8>), UiError> {
-    let (mut csrf, mut hospital, mut period, mut name, mut bytes) = (String::new(), String::new(), String::new(), String::new(), None);
+/// The multipart upload form.
+struct UploadForm {
+    csrf: String,
+    hospital: String,
+    period: String,
+    name: String,
+    bytes: Vec<u8>,
+    period_override: bool,
+}
+
+/// Reads the multipart upload form.
+async fn read_upload_form(mut mp: Multipart) -> Result<UploadForm, UiError> {
+    let mut f = UploadForm { csrf: String::new(), hospital: String::new(), period: String::new(), name: String::new(), bytes: Vec::new(), period_override: false };
+    let mut got_file = false;
     while let Some(field) = mp.next_field().await.map_err(|e| UiError::bad_request(format!("上传表单无法读取：{e}")))? {
         match field.name().unwrap_or("") {
-            "csrf" => csrf = field.text().await.map_err(|e| UiError::bad_request(e.to_string()))?,
-            "hospital" => hospital = field.text().await.map_err(|e| UiError::bad_request(e.to_string()))?.trim().to_string(),
-            "period" => period = field.text().await.map_err(|e| UiError::bad_request(e.to_string()))?.trim().to_string(),
+            "csrf" => f.csrf = field.text().await.map_err(|e| UiError::bad_request(e.to_string()))?,
+            "hospital" => f.hospital = field.text().await.map_err(|e| UiError::bad_request(e.to_string()))?.trim().to_string(),
+            "period" => f.period = field.text().await.map_err(|e| UiError::bad_request(e.to_string()))?.trim().to_string(),
+            "period_override" => f.period_override = matches!(field.text().await.map_err(|e| UiError::bad_request(e.to_string()))?.trim(), "1" | "on" | "true"),
             "file" => {
-                name = field.file_name().unwrap_or("upload.csv").to_string();
-                bytes = Some(field.bytes().await.map_err(|e| UiError::bad_request(format!("文件无法读取：{e}")))?.to_vec());
+                f.name = field.file_name().unwrap_or("upload.csv").to_string();
+                f.bytes = field.bytes().await.map_err(|e| UiError::bad_request(format!("文件无法读取：{e}")))?.to_vec();
+                got_file = true;
             }
             _ => {}
         }
     }
-    let bytes = bytes.filter(|b| !b.is_empty()).ok_or_else(|| UiError::bad_request("请选择要上传的文件（file 为空）"))?;
-    Ok((csrf, hospital, period, name, bytes))
+    if !got_file || f.bytes.is_empty() {
+        return Err(UiError::bad_request("请选择要上传的文件（file 为空）"));
+    }
+    Ok(f)
 }
 
-/// Starts an upload job: checks role, hospital scope, period; the job reads, stores and QCs.
-pub fn start_upload(wb: &Arc<Wb>, a: &Auth, hospital: String, period: String, name: String, bytes: Vec<u8>) -> Result<u64, UiError> {
+/// What an upload job is given.
+pub struct UploadRequest {
+    pub hospital: String,
+    pub period: String,
+    pub name: String,
+    pub bytes: Vec<u8>,
+    /// Accept lists discharged outside the period (bureau_admin only; logged).
+    pub period_override: bool,
+}
+
+/// Starts an upload job: checks role, hospital scope, period and override; the job reads,
+/// screens and QCs the file WITHOUT a store connection, then takes one connection for the one
+/// transaction that records the upload with its QC report and its job id.
+pub fn start_upload(wb: &Arc<Wb>, a: &Auth, req: UploadRequest) -> Result<u64, UiError> {
     require(&a.user, &[Role::BureauAdmin, Role::HospitalUser], "上传结算清单")?;
+    let UploadRequest { hospital, period, name, bytes, period_override } = req;
     if !a.user.scope().allows(&hospital) {
         return Err(UiError::forbidden(&format!("为医院“{hospital}”上传")));
+    }
+    if period_override && a.user.role != Role::BureauAdmin {
+        return Err(UiError::forbidden("跨期确认（出院月份不在结算期间内的清单只能由医保局管理员确认）"));
     }
     if hospital.is_empty() {
         return Err(UiError::bad_request("请选择医院（hospital 为空）"));
@@ -162,7 +234,7 @@ pub fn start_upload(wb: &Arc<Wb>, a: &Auth, hospital: String, period: String, na
     if wb.wb.engine.hospital(&hospital).is_none() && !wb.wb.engine.hospitals.is_empty() {
         return Err(UiError::bad_request(format!("医院编号“{hospital}”不在本统筹区医院名录中")));
     }
-    let ok = period.len() == 7 && period.as_bytes()[4] == b'-' && period[..4].bytes().all(|b| b.is_ascii_digit()) && matches!(period[5..].parse::<u32>(), Ok(1..=12));
+    let ok = period.len() == 7 && period.as_bytes()[4] == b'-' && period.get(..4).is_some_and(|y| y.bytes().all(|b| b.is_ascii_digit())) && matches!(period.get(5..).map(str::parse::<u32>), Some(Ok(1..=12)));
     if !ok {
         return Err(UiError::bad_request(format!("结算期间 period“{period}”应为 YYYY-MM")));
     }
@@ -171,13 +243,11 @@ pub fn start_upload(wb: &Arc<Wb>, a: &Auth, hospital: String, period: String, na
     let user = a.user.clone();
     tokio::task::spawn_blocking(move || {
         let report = me.jobs.reporter(id);
-        let res = {
-            let mut st = match me.store.lock() {
-                Ok(s) => s,
-                Err(_) => return me.jobs.finish(id, JobState::Failed { message: "数据库连接不可用".into() }),
-            };
-            me.wb.import(&mut st, &hospital, &period, &name, &bytes, &user, now(), &report)
-        };
+        let file = casemix_workbench::ImportFile { hospital: &hospital, period: &period, file_name: &name, bytes: &bytes, period_override, job_id: i64::try_from(id).ok() };
+        let res = me.wb.prepare_import(&file, &user, &report).and_then(|prepared| {
+            let mut st = me.store.get().map_err(|e| format!("数据库连接不可用：{e}"))?;
+            me.wb.commit_import(&mut st, prepared, &user, now(), &report)
+        });
         me.jobs.finish(
             id,
             match res {
@@ -196,24 +266,44 @@ pub fn start_upload(wb: &Arc<Wb>, a: &Auth, hospital: String, period: String, na
 }
 
 pub async fn upload(State(wb): State<Arc<Wb>>, a: Auth, mp: Multipart) -> Page {
-    let (csrf, hospital, period, name, bytes) = read_upload_form(mp).await.map_err(UiError::page)?;
-    a.check_csrf(&csrf).map_err(UiError::page)?;
-    let hospital = if a.user.role == Role::HospitalUser { a.user.hospital_code.clone().unwrap_or_default() } else { hospital };
-    let id = start_upload(&wb, &a, hospital, period, name, bytes).map_err(UiError::page)?;
+    let f = read_upload_form(mp).await.map_err(UiError::page)?;
+    a.check_csrf(&f.csrf).map_err(UiError::page)?;
+    let hospital = if a.user.role == Role::HospitalUser { a.user.hospital_code.clone().unwrap_or_default() } else { f.hospital };
+    let req = UploadRequest { hospital, period: f.period, name: f.name, bytes: f.bytes, period_override: f.period_override };
+    let id = start_upload(&wb, &a, req).map_err(UiError::page)?;
     Ok(Redirect::to(&format!("/jobs/{id}")).into_response())
 }
 
-pub async fn job(State(wb): State<Arc<Wb>>, a: Auth, Path(id): Path<u64>) -> Page {
-    let j = wb.jobs.get(id).filter(|j| a.user.role != Role::HospitalUser || j.hospital_code == a.user.hospital_code).ok_or_else(|| UiError::not_found("任务").page())?;
+/// A job in the user's scope: this server's live state, or the store's record (after a
+/// restart). A hospital user sees only their hospital's jobs; others' look missing.
+pub async fn find_job(wb: &Arc<Wb>, a: &Auth, id: u64) -> Result<Job, UiError> {
+    let visible = |j: &Job| a.user.role != Role::HospitalUser || j.hospital_code == a.user.hospital_code;
+    if let Some(j) = wb.jobs.get(id) {
+        return if visible(&j) { Ok(j) } else { Err(UiError::not_found("任务")) };
+    }
+    let Ok(id) = i64::try_from(id) else { return Err(UiError::not_found("任务")) };
+    let scope = a.user.scope();
+    let rec = wb.with_store(move |st| st.job(&scope, id).map_err(|e| e.to_string())).await?;
+    rec.map(Job::from_record).filter(visible).ok_or_else(|| UiError::not_found("任务"))
+}
+
+/// The job id of `/jobs/<id>`, or a Chinese 400.
+pub fn job_id(p: Result<Path<u64>, PathRejection>) -> Result<u64, UiError> {
+    p.map(|Path(id)| id).map_err(|_| UiError::bad_request("任务编号应为正整数（如 /jobs/12）"))
+}
+
+pub async fn job(State(wb): State<Arc<Wb>>, a: Auth, id: Result<Path<u64>, PathRejection>) -> Page {
+    let id = job_id(id).map_err(UiError::page)?;
+    let j = find_job(&wb, &a, id).await.map_err(UiError::page)?;
     if let JobState::Done { url, .. } = &j.state {
         if j.kind == "上传" {
             return Ok(Redirect::to(url).into_response());
         }
     }
-    let pct = if j.total > 0 { j.done * 100 / j.total } else { 0 };
+    let pct = if j.total > 0 { j.done.min(j.total) * 100 / j.total } else { 0 };
     let body = html! {
-        div.box #job data-state=(match &j.state { JobState::Running => "running", JobState::Done { .. } => "done", JobState::Failed { .. } => "failed" }) {
-            p { "任务 #" (j.id) "：" (j.kind) "（" (j.owner) "）" }
+        div.box #job data-state=(j.state.key()) {
+            p { "任务 #" (j.id) "：" (j.kind) "（" (j.owner) "，" (j.created_at.get(..19).unwrap_or(&j.created_at)) " 开始）" }
             @match &j.state {
                 JobState::Running => {
                     p { "当前步骤：" strong #job-stage { (j.stage) } "　" (j.done) " / " (j.total) }
@@ -223,10 +313,41 @@ pub async fn job(State(wb): State<Arc<Wb>>, a: Auth, Path(id): Path<u64>) -> Pag
                 }
                 JobState::Done { url, message } => { div.notice #job-done { (message) } p { a href=(url) #job-result { "查看结果" } } }
                 JobState::Failed { message } => { div.alert #job-failed { "任务失败：" (message) } }
+                JobState::Interrupted { message } => { div.alert #job-interrupted { "任务中断：" (message) } }
             }
+            p { a href="/jobs" { "全部任务" } }
         }
     };
     Ok(render(&wb, &a, "任务进度", "", body))
+}
+
+/// The jobs in the user's scope (persisted; live progress of this server's jobs), newest first.
+pub async fn jobs_page(wb: &Arc<Wb>, a: &Auth, page: PageRequest) -> Result<Paged<Job>, UiError> {
+    let scope = a.user.scope();
+    let p = wb.with_store(move |st| st.jobs_page(&scope, &page).map_err(|e| e.to_string())).await?;
+    let items = p.items.into_iter().map(|r| u64::try_from(r.id).ok().and_then(|id| wb.jobs.get(id)).unwrap_or_else(|| Job::from_record(r))).collect();
+    Ok(Paged { total: p.total, page: p.page, size: p.size, items })
+}
+
+pub async fn jobs(State(wb): State<Arc<Wb>>, a: Auth, q: Result<Query<PageQuery>, QueryRejection>) -> Page {
+    let page = page_query(q).map_err(UiError::page)?;
+    let p = jobs_page(&wb, &a, page).await.map_err(UiError::page)?;
+    let body = html! {
+        table #tbl-jobs {
+            thead { tr { th.num { "任务" } th { "类型" } th { "操作人" } th { "医院" } th { "开始" } th { "状态" } th { "步骤" } th { "结果" } } }
+            tbody { @for j in &p.items { tr {
+                td.num { a href={ "/jobs/" (j.id) } { (j.id) } } td { (j.kind) } td { (j.owner) } td { (j.hospital_code.clone().unwrap_or_default()) }
+                td { (j.created_at.get(..19).unwrap_or(&j.created_at)) } td { (j.state.label_zh()) } td { (j.stage) }
+                td { @match &j.state {
+                    JobState::Done { url, message } => { a href=(url) { (message) } }
+                    JobState::Failed { message } | JobState::Interrupted { message } => { (message) }
+                    JobState::Running => { (j.done) " / " (j.total) }
+                } }
+            } } }
+        }
+        (pager("/jobs?", &p))
+    };
+    Ok(render(&wb, &a, "任务", "/uploads", body))
 }
 
 fn qc_body(r: &QcReport) -> Markup {
@@ -256,34 +377,46 @@ fn qc_body(r: &QcReport) -> Markup {
     }
 }
 
-pub async fn upload_detail(State(wb): State<Arc<Wb>>, a: Auth, Path(id): Path<i64>) -> Page {
+/// An upload in the user's scope, one page of its rejections and its QC report.
+pub struct UploadDetail {
+    pub upload: casemix_store::Upload,
+    pub rejections: Paged<casemix_io::Rejection>,
+    pub qc: Option<QcReport>,
+}
+
+pub async fn load_upload(wb: &Arc<Wb>, a: &Auth, id: i64, page: PageRequest) -> Result<UploadDetail, UiError> {
     let scope = a.user.scope();
-    let (up, rej) = wb
+    let me = wb.clone();
+    let got = wb
         .with_store(move |st| {
-            let up = st.uploads(&scope).map_err(|e| e.to_string())?.into_iter().find(|u| u.id == id);
-            let rej = match &up {
-                Some(_) => st.rejections(&scope, id).map_err(|e| e.to_string())?,
-                None => Vec::new(),
-            };
-            Ok((up, rej))
+            let Some(up) = st.upload(&scope, id).map_err(|e| e.to_string())? else { return Ok(None) };
+            let rej = st.rejections_page(&scope, id, &page).map_err(|e| e.to_string())?;
+            let qc = me.wb.qc_report(st, &scope, id)?;
+            Ok(Some(UploadDetail { upload: up, rejections: rej, qc }))
         })
-        .await
-        .map_err(UiError::page)?;
-    let up = up.ok_or_else(|| UiError::not_found("上传记录").page())?;
-    let qc = wb.wb.qc_report(id).map_err(|e| UiError::internal(e).page())?;
+        .await?;
+    got.ok_or_else(|| UiError::not_found("上传记录"))
+}
+
+pub async fn upload_detail(State(wb): State<Arc<Wb>>, a: Auth, id: Result<Path<i64>, PathRejection>, q: Result<Query<PageQuery>, QueryRejection>) -> Page {
+    let Ok(Path(id)) = id else { return Err(UiError::bad_request("上传编号应为整数（如 /uploads/12）").page()) };
+    let page = page_query(q).map_err(UiError::page)?;
+    let UploadDetail { upload: up, rejections: rej, qc } = load_upload(&wb, &a, id, page).await.map_err(UiError::page)?;
     let body = html! {
         p { "医院 " strong { (up.hospital_code) } "，期间 " (up.period) "，文件 " (up.file_name) "，" (up.uploaded_by) " 于 " (up.uploaded_at.get(..19).unwrap_or(&up.uploaded_at)) " 上传。" }
+        @if up.period_override { div.notice #upload-override { "本次上传经医保局管理员跨期确认：出院月份不在结算期间内的清单也已入库（见操作日志）。" } }
         div.cards {
             div.card { div.k { "清单数" } div.v { (up.record_count) } }
             div.card { div.k { "新增 / 更新 / 未变" } div.v { (up.new_count) " / " (up.changed_count) " / " (up.unchanged_count) } }
             div.card { div.k { "拒收行" } div.v.err #upload-rejected { (up.rejected_count) } }
         }
-        @if !rej.is_empty() {
+        @if rej.total > 0 {
             h2 { "拒收行（未入库，须修改后重新上传）" }
             table.sortable #tbl-rejections {
                 thead { tr { th.num { "行号" } th { "清单号" } th { "字段" } th { "规则" } th { "说明" } } }
-                tbody { @for r in &rej { tr { td.num { (r.line) } td { (r.list_id) } td { (r.field) } td { (r.rule) } td { (r.message) } } } }
+                tbody { @for r in &rej.items { tr { td.num { (r.line) } td { (r.list_id) } td { (r.field) } td { (r.rule) } td { (r.message) } } } }
             }
+            (pager(&format!("/uploads/{id}?"), &rej))
         }
         h2 { "前置质控报告" }
         @match &qc { Some(r) => { (qc_body(r)) } None => { p.muted { "该上传没有质控报告（由旧版本导入）。" } } }
@@ -739,15 +872,17 @@ pub async fn statement_xlsx(State(wb): State<Arc<Wb>>, a: Auth, Query(q): Query<
 
 // ------------------------------------------------------------------ audit log
 
-pub async fn audit_log(State(wb): State<Arc<Wb>>, a: Auth) -> Page {
+pub async fn audit_log(State(wb): State<Arc<Wb>>, a: Auth, q: Result<Query<PageQuery>, QueryRejection>) -> Page {
     require(&a.user, &[Role::BureauAdmin], "查看操作日志").map_err(UiError::page)?;
+    let page = page_query(q).map_err(UiError::page)?;
     let scope = a.user.scope();
-    let entries = wb.with_store(move |st| st.audit_log(&scope, &AuditFilter { limit: Some(500), ..Default::default() }).map_err(|e| e.to_string())).await.map_err(UiError::page)?;
+    let entries = wb.with_store(move |st| st.audit_log_page(&scope, &AuditFilter::default(), &page).map_err(|e| e.to_string())).await.map_err(UiError::page)?;
     let body = html! {
         table.sortable #tbl-audit-log {
             thead { tr { th { "时间" } th { "操作人" } th { "操作" } th { "对象" } th { "医院" } th { "详情" } } }
-            tbody { @for e in entries.iter().rev() { tr { td { (e.at.get(..19).unwrap_or(&e.at)) } td { (e.actor) } td { (e.action) } td { (e.object) } td { (e.hospital_code.clone().unwrap_or_default()) } td { (e.detail.to_string()) } } } }
+            tbody { @for e in &entries.items { tr { td { (e.at.get(..19).unwrap_or(&e.at)) } td { (e.actor) } td { (e.action) } td { (e.object) } td { (e.hospital_code.clone().unwrap_or_default()) } td { (e.detail.to_string()) } } } }
         }
+        (pager("/audit-log?", &entries))
     };
     Ok(render(&wb, &a, "操作日志", "/audit-log", body))
 }
