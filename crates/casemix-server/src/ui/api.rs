@@ -4,7 +4,7 @@
 //! a Chinese message, never a 5xx for bad input.
 
 use super::auth::{self, Auth};
-use super::pages::{decide_flag, flags_with_decisions, load_case, scoped_settlements, start_run_job, start_upload};
+use super::pages::{decide_flag, flag_page, load_case, scoped_settlements, start_run_job, start_upload, FlagQuery};
 use super::{UiError, Wb};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
@@ -125,12 +125,12 @@ pub async fn upload_detail(State(wb): State<Arc<Wb>>, a: Auth, id: Result<Path<i
     Ok(ok(json!({"upload": up, "rejections": rej, "qc": qc})))
 }
 
-pub async fn case_detail(State(wb): State<Arc<Wb>>, a: Auth, id: Result<Path<String>, PathRejection>) -> ApiResult {
-    let Path(id) = id.map_err(path_err)?;
-    let d = load_case(&wb, &a, id).await?;
+pub async fn case_detail(State(wb): State<Arc<Wb>>, a: Auth, id: Result<Path<(String, String)>, PathRejection>) -> ApiResult {
+    let Path((hospital, id)) = id.map_err(path_err)?;
+    let d = load_case(&wb, &a, hospital, id).await?;
     Ok(ok(json!({
         "list_id": d.list.list_id,
-        "hospital_code": d.list.hospital_code,
+        "hospital_code": d.hospital_code,
         "status": d.group_status,
         "drg": d.drg,
         "drg_name": d.drg_name,
@@ -147,10 +147,14 @@ pub async fn case_detail(State(wb): State<Arc<Wb>>, a: Auth, id: Result<Path<Str
     })))
 }
 
-pub async fn flags(State(wb): State<Arc<Wb>>, a: Auth) -> ApiResult {
-    let (_, flags) = flags_with_decisions(&wb, &a).await?;
-    let v: Vec<Value> = flags.into_iter().map(|(f, d)| json!({"flag": f, "decision": d})).collect();
-    Ok(ok(json!({"flags": v})))
+/// `GET /api/v1/flags?rule=&status=&hospital=&list_id=&page=&page_size=`: one page (at most
+/// 500) of the flags in scope, highest score first, with the totals.
+pub async fn flags(State(wb): State<Arc<Wb>>, a: Auth, q: Result<Query<FlagQuery>, QueryRejection>) -> ApiResult {
+    let Query(q) = q.map_err(query_err)?;
+    let fp = flag_page(&wb, &a, &q).await?;
+    let pages = fp.pages();
+    let v: Vec<Value> = fp.flags.into_iter().map(|(f, d)| json!({"flag": f, "decision": d})).collect();
+    Ok(ok(json!({"total": fp.total, "in_scope": fp.in_scope, "pending": fp.pending, "page": fp.page, "page_size": fp.page_size, "pages": pages, "flags": v})))
 }
 
 #[derive(Deserialize)]
