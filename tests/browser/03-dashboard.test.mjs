@@ -88,7 +88,8 @@ test('运行监测：统筹区 → 医院等级 → 医疗机构 → 医院 → 
   const first = page.locator('#tbl-cases tbody tr td:first-child a').first();
   const listId = (await first.innerText()).trim();
   await Promise.all([page.waitForURL(/\/cases\//), first.click()]);
-  assert.equal(decodeURIComponent(new URL(page.url()).pathname), `/cases/${listId}`);
+  // a case is named by its hospital and its list id (list ids are unique per hospital only)
+  assert.equal(decodeURIComponent(new URL(page.url()).pathname), `/cases/${fx.hospitalA}/${listId}`);
   assert.match(await page.innerText('h1'), new RegExp(`病例 ${listId}`));
   const drg = (await page.innerText('#case-drg')).trim();
   assert.ok(drg.length > 0, '#case-drg');

@@ -41,7 +41,9 @@ test('管理员找到医院 B 的医院页、病例与上传记录', async () =>
   assert.equal(resp.status(), 200);
   assert.match(await page.innerText('#hospital-info'), new RegExp(`编号 ${fx.hospitalB}`));
   const caseHref = await page.locator('#tbl-cases tbody tr td:first-child a').first().getAttribute('href');
-  assert.ok(bIds.has(decodeURIComponent(caseHref.replace('/cases/', ''))), `${caseHref} is one of B's lists`);
+  const casePrefix = `/cases/${encodeURIComponent(fx.hospitalB)}/`;
+  assert.ok(caseHref.startsWith(casePrefix), `${caseHref} names hospital B`);
+  assert.ok(bIds.has(decodeURIComponent(caseHref.slice(casePrefix.length))), `${caseHref} is one of B's lists`);
   await page.goto('/uploads');
   const uploadHref = await page.locator('#tbl-uploads tbody tr', { has: page.locator(`td:nth-child(2):text-is("${fx.hospitalB}")`) }).first().locator('a[href^="/uploads/"]').getAttribute('href');
   bUrls = { hospital: `/hospitals/${encodeURIComponent(fx.hospitalB)}`, case: caseHref, upload: uploadHref };

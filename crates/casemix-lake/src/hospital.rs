@@ -363,12 +363,15 @@ impl Lake {
         })
     }
 
-    /// One case by 结算清单号 (the current row), within the scope; None when absent or out of scope.
+    /// One case by its identity (定点医药机构编号, 结算清单号) — a list id alone is not unique
+    /// across hospitals — within the scope; None when absent or out of scope.
     pub async fn case(
         &self,
         scope: Option<&str>,
+        hospital_code: &str,
         list_id: &str,
     ) -> Result<Option<CaseRow>, LakeError> {
+        validate_code("hospital_code", hospital_code)?;
         validate_code("list_id", list_id)?;
         let f = Filter {
             scope: scope.map(str::to_string),
@@ -376,7 +379,11 @@ impl Lake {
         };
         let batches = self
             .frame(&f)?
-            .filter(col("list_id").eq(lit(list_id)))?
+            .filter(
+                col("hospital_code")
+                    .eq(lit(hospital_code))
+                    .and(col("list_id").eq(lit(list_id))),
+            )?
             .limit(0, Some(1))?
             .collect()
             .await?;

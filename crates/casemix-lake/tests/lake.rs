@@ -528,9 +528,11 @@ async fn scope_isolation() {
         Err(LakeError::OutOfScope { .. })
     ));
     // a case of another hospital is not found through the scope
-    assert_eq!(lake.case(Some("HA"), "B1").await.unwrap(), None);
+    assert_eq!(lake.case(Some("HA"), "HB", "B1").await.unwrap(), None);
+    // the identity is (hospital, list): HB's list B1 is not HA's
+    assert_eq!(lake.case(None, "HA", "B1").await.unwrap(), None);
     assert_eq!(
-        lake.case(Some("HB"), "B1")
+        lake.case(Some("HB"), "HB", "B1")
             .await
             .unwrap()
             .unwrap()

@@ -4,7 +4,7 @@
 //! reads the store and writes the results.
 
 use crate::config::WorkbenchConfig;
-use crate::records::{CaseSummary, FlagRecord, QcReport, QcRow, SettlementRecord};
+use crate::records::{CaseSummary, FlagRecord, QcReport, QcRow, SettlementRecord, SkippedList};
 use casemix_audit::{audit, AuditConfig, AuditInput, CaseGroup, Decision};
 use casemix_grouper::Grouper;
 use casemix_lake::CaseRow;
@@ -216,14 +216,23 @@ impl Engine {
                     case_of_list[i] = Some(cases.len());
                     cases.push(c);
                 }
-                Some(c) => skipped.push((l.list_id.clone(), format!("出院年度 {} 不是政策年度 {year}，未参与本年度结算", c.year))),
-                None => skipped.push((l.list_id.clone(), "缺少出院时间 discharge_time，无法确定结算月份".to_string())),
+                Some(c) => skipped.push(SkippedList { hospital_code: c.hospital_code.clone(), list_id: l.list_id.clone(), reason: format!("出院年度 {} 不是政策年度 {year}，未参与本年度结算", c.year) }),
+                None => skipped.push(SkippedList {
+                    hospital_code: l.hospital_code.clone().unwrap_or_default(),
+                    list_id: l.list_id.clone(),
+                    reason: "缺少出院时间 discharge_time，无法确定结算月份".to_string(),
+                }),
             }
         }
 
         progress("审核", 0, lists.len() as u64);
         let tiers: BTreeMap<String, String> = self.hospitals.iter().map(|h| (h.code.clone(), h.level.clone())).collect();
-        let out = audit(AuditInput { lists, groups: &groups, claims, charges, hospital_tiers: &tiers }, &self.audit);
+        let mut out = audit(AuditInput { lists, groups: &groups, claims, charges, hospital_tiers: &tiers }, &self.audit);
+        // one identity (hospital, list): a flag id names the hospital too, so that two
+        // hospitals' lists with the same list_id never share a flag or a review decision
+        for f in &mut out.flags {
+            f.flag_id = flag_id(&f.flag_id, &f.hospital_code);
+        }
         progress("审核", lists.len() as u64, lists.len() as u64);
         // review: confirmed flags with a payment consequence become deductions of the clearing
         let review_flags: Vec<casemix_audit::ReviewFlag> = out.flags.iter().map(casemix_audit::ReviewFlag::from).collect();
@@ -269,9 +278,9 @@ impl Engine {
         progress("年终清算", 1, 1);
 
         // flags per list
-        let mut flags_of: BTreeMap<&str, (i64, Vec<&'static str>, Fen)> = BTreeMap::new();
+        let mut flags_of: BTreeMap<(&str, &str), (i64, Vec<&'static str>, Fen)> = BTreeMap::new();
         for f in &out.flags {
-            let e = flags_of.entry(f.list_id.as_str()).or_default();
+            let e = flags_of.entry((f.hospital_code.as_str(), f.list_id.as_str())).or_default();
             e.0 += 1;
             if !e.1.contains(&f.rule.key()) {
                 e.1.push(f.rule.key());
@@ -323,8 +332,8 @@ impl Engine {
                 })
                 .unwrap_or(0);
             let (pay, points_units, method, outlier) = payment[ci].unwrap_or((Fen::ZERO, 0, "", ""));
-            let (nflags, rules, amount) = flags_of.get(l.list_id.as_str()).cloned().unwrap_or_default();
             let code = l.hospital_code.clone().unwrap_or_default();
+            let (nflags, rules, amount) = flags_of.get(&(code.as_str(), l.list_id.as_str())).cloned().unwrap_or_default();
             rows.push(CaseRow {
                 region: self.region.clone(),
                 year: c.year,
@@ -372,6 +381,16 @@ impl Engine {
             clearing: SettlementRecord::from_settlement(&clearing, year),
             summary,
         }
+    }
+}
+
+/// The flag id of the workbench: `<rule>-<hospital>:<list_id>` from the audit's
+/// `<rule>-<list_id>` (hospital codes hold no `:`, so the id is unique per hospital and list).
+/// An id that already names a hospital is returned unchanged.
+pub fn flag_id(audit_id: &str, hospital_code: &str) -> String {
+    match audit_id.split_once('-') {
+        Some((rule, rest)) if !audit_id.contains(':') => format!("{rule}-{hospital_code}:{rest}"),
+        _ => audit_id.to_string(),
     }
 }
 

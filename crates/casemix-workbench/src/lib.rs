@@ -16,10 +16,12 @@ pub mod engine;
 pub mod files;
 pub mod group;
 pub mod records;
+pub mod runs;
 
 pub use config::{WorkbenchConfig, CONFIG_FILE};
 pub use engine::{Engine, Progress, RunOutput};
-pub use records::{CaseSummary, FlagRecord, QcReport, QcRow, RunRecord, SettlementRecord, StatementRecord};
+pub use records::{CaseSummary, FlagEntry, FlagRecord, QcReport, QcRow, RunRecord, SettlementRecord, SkippedList, StatementRecord};
+pub use runs::{RunLock, RunView};
 
 use casemix_io::{Format, ReadOptions};
 use casemix_model::SettlementList;
@@ -119,7 +121,11 @@ impl Workbench {
         let dir = dir.as_ref().to_path_buf();
         let config = WorkbenchConfig::load(&dir)?;
         let engine = Engine::load(&dir, &config)?;
-        Ok(Workbench { dir, config, engine })
+        let wb = Workbench { dir, config, engine };
+        // what a crashed run left behind (staging directories, unreferenced versions, temp
+        // files); skipped while another process runs
+        runs::cleanup(&wb.runs_dir())?;
+        Ok(wb)
     }
 
     /// Opens the workflow store (created on first use).
@@ -149,16 +155,34 @@ impl Workbench {
         })
     }
 
-    pub fn lake_dir(&self) -> PathBuf {
-        self.dir.join("lake")
+    /// The run versions (see [`runs`]).
+    pub fn runs_dir(&self) -> PathBuf {
+        self.dir.join("runs")
+    }
+
+    /// The current run version, resolved once: a reader that takes every file of a request from
+    /// it sees one run, never a mix of two.
+    pub fn current_run(&self) -> Result<Option<RunView>, String> {
+        let runs = self.runs_dir();
+        Ok(runs::current(&runs)?.map(|v| RunView { dir: runs.join(&v), version: v, year: self.engine.year() }))
+    }
+
+    /// The case data of the current run version (an empty directory before the first run).
+    pub fn lake_dir(&self) -> Result<PathBuf, String> {
+        Ok(match self.current_run()? {
+            Some(v) => v.lake_dir(),
+            None => self.runs_dir().join("empty").join("lake"),
+        })
+    }
+
+    /// Takes the run lock: one yearly run at a time, across processes (CLI and server). Refused
+    /// with a Chinese message while another run holds it.
+    pub fn lock_run(&self) -> Result<RunLock, String> {
+        runs::lock(&self.runs_dir())
     }
 
     fn qc_path(&self, upload_id: i64) -> PathBuf {
         self.dir.join("derived").join("qc").join(format!("upload-{upload_id}.json"))
-    }
-
-    fn run_path(&self, year: i32) -> PathBuf {
-        self.dir.join("derived").join("run").join(format!("{year}.json"))
     }
 
     /// Imports one file of settlement lists as one upload: [`Workbench::prepare_import`] (read,
@@ -291,7 +315,9 @@ impl Workbench {
             .into_iter()
             .map(|d| casemix_audit::Decision {
                 line: d.id as u64,
-                flag_id: d.flag_id,
+                // decisions recorded before flag ids named the hospital are matched by their
+                // (hospital, list) columns
+                flag_id: engine::flag_id(&d.flag_id, &d.hospital_code),
                 decision: match d.decision {
                     DecisionKind::Confirm => "confirm".into(),
                     DecisionKind::Dismiss => "dismiss".into(),
@@ -311,26 +337,61 @@ impl Workbench {
     /// The computing part of the yearly run: CPU-bound for seconds on a city year, so a server
     /// calls it on a blocking thread, never on an async worker.
     pub fn compute(&self, inputs: &RunInputs, progress: Progress<'_>) -> RunOutput {
+        runs::pause_at("inputs");
         self.engine.run(&inputs.lists, &inputs.claims, &inputs.charges, &inputs.decisions, progress)
     }
 
-    /// Writes a computed run: the case data (Parquet partitions, replacing the year's months)
-    /// and the run record.
-    pub async fn write_run(&self, out: RunOutput, actor: &User, now: DateTime<Utc>, progress: Progress<'_>) -> Result<RunRecord, String> {
+    /// Writes a computed run as a new run version and switches to it atomically: the case data
+    /// (Parquet partitions of the year; other years' partitions carried over from the previous
+    /// version), the run record and the flags are written into a staging directory, which is
+    /// renamed into place; then `runs/CURRENT` is replaced in one rename. A crash at any point
+    /// leaves the previous version current. Needs the run lock (`lock_run`); older versions are
+    /// removed after the switch (the one before is kept for readers that just resolved it).
+    pub async fn write_run(&self, _lock: &RunLock, out: RunOutput, actor: &User, now: DateTime<Utc>, progress: Progress<'_>) -> Result<RunRecord, String> {
         let year = self.engine.year();
-        progress("写入病例数据", 0, out.rows.len() as u64);
-        casemix_lake::write_all(&self.lake_dir(), &out.rows).await.map_err(|e| format!("写入病例数据失败：{e}"))?;
-        progress("写入病例数据", out.rows.len() as u64, out.rows.len() as u64);
+        let runs_dir = self.runs_dir();
+        runs::cleanup_locked(&runs_dir, None)?;
+        let prev = runs::current(&runs_dir)?;
+        let staging = runs::Staging::new(&runs_dir)?;
+        let region = self.config.region.clone();
+        if let Some(p) = &prev {
+            // partitions of other years (and regions) stay as they were
+            let own = std::path::Path::new(&format!("region={region}")).join(format!("year={year}"));
+            staging.carry_over(&runs_dir.join(p), year, &|rel| !rel.starts_with(&own))?;
+        }
+        let mut parts: std::collections::BTreeMap<u32, Vec<casemix_lake::CaseRow>> = Default::default();
+        let total = out.rows.len() as u64;
+        for r in out.rows {
+            if r.year != year || r.region != region {
+                return Err(format!("结算清单 {} 的病例行不属于 {region} 统筹区 {year} 年度", r.list_id));
+            }
+            parts.entry(r.month).or_default().push(r);
+        }
+        let (mut done, lake) = (0u64, staging.lake_dir());
+        for (k, (month, rows)) in parts.iter().enumerate() {
+            progress("写入病例数据", done, total);
+            casemix_lake::write_partition(&lake, &region, year, *month, rows).await.map_err(|e| format!("写入病例数据失败：{e}"))?;
+            done += rows.len() as u64;
+            if k == 1 {
+                runs::pause_at("partitions");
+            }
+        }
+        progress("写入病例数据", total, total);
         let rec = RunRecord {
             year,
+            version: staging.name.clone(),
             run_at: casemix_store::timestamp(now),
             run_by: actor.login.clone(),
             summary: out.summary,
-            flags: out.flags,
             months: out.months,
             clearing: out.clearing,
         };
-        files::write_json(&self.run_path(year), &rec)?;
+        runs::write_record(&staging.dir, &rec, &out.flags)?;
+        let name = staging.finish(&runs_dir)?;
+        runs::pause_at("renamed");
+        runs::switch(&runs_dir, &name)?;
+        runs::pause_at("switched");
+        runs::cleanup_locked(&runs_dir, prev.as_deref())?;
         Ok(rec)
     }
 
@@ -348,16 +409,19 @@ impl Workbench {
             .map_err(|e| e.to_string())
     }
 
-    /// The last yearly run of the policy year.
+    /// The last yearly run of the policy year (from the current run version).
     pub fn run_record(&self) -> Result<Option<RunRecord>, String> {
-        files::read_json(&self.run_path(self.engine.year()))
+        match self.current_run()? {
+            Some(v) => v.record(),
+            None => Ok(None),
+        }
     }
 
     /// Records a reviewer's decision on a flag of the last run (the flag must exist and be in
     /// the reviewer's scope; the reason must not be empty).
     pub fn decide(&self, store: &mut Store, actor: &User, flag_id: &str, decision: DecisionKind, reason: &str, now: DateTime<Utc>) -> Result<i64, String> {
-        let run = self.run_record()?.ok_or("尚未运行年度计算，没有可复核的审核标记")?;
-        let f = run.flags.iter().find(|f| f.flag_id == flag_id).ok_or_else(|| format!("审核标记 flag_id“{flag_id}”不存在"))?;
+        let run = self.current_run()?.ok_or("尚未运行年度计算，没有可复核的审核标记")?;
+        let f = run.flag(flag_id)?.ok_or_else(|| format!("审核标记 flag_id“{flag_id}”不存在"))?;
         if !actor.scope().allows(&f.hospital_code) {
             return Err(format!("审核标记 flag_id“{flag_id}”不存在"));
         }

@@ -200,23 +200,65 @@ impl SettlementRecord {
     }
 }
 
-/// Counts of a run; `skipped` = (list_id, reason) of current lists not in this year's settlement.
+/// A current list that is not in this year's settlement, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedList {
+    pub hospital_code: String,
+    pub list_id: String,
+    pub reason: String,
+}
+
+/// Counts of a run; `skipped` = the current lists not in this year's settlement.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseSummary {
     pub lists: usize,
     pub cases: usize,
-    pub skipped: Vec<(String, String)>,
+    pub skipped: Vec<SkippedList>,
     pub flags: usize,
 }
 
-/// What a yearly run leaves for the UI: flags, settlements, counts, who and when.
+/// What a yearly run leaves for the UI besides its flags (kept apart, see `runs`): settlements,
+/// counts, who and when, and the run version it belongs to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
     pub year: i32,
+    /// The run version (directory under `runs/`) this record belongs to.
+    pub version: String,
     pub run_at: String,
     pub run_by: String,
     pub summary: CaseSummary,
-    pub flags: Vec<FlagRecord>,
     pub months: Vec<SettlementRecord>,
     pub clearing: SettlementRecord,
+}
+
+/// A flag's entry in the run's flag index: what the review queue filters, sorts and shows in
+/// its counts, and where the full record (with its evidence) lies in `flags-<year>.jsonl`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlagEntry {
+    pub flag_id: String,
+    pub hospital_code: String,
+    pub list_id: String,
+    pub related_ids: Vec<String>,
+    pub rule: String,
+    pub score: u32,
+    pub amount_fen: i64,
+    /// Byte offset and length of the flag's line in `flags-<year>.jsonl`.
+    pub offset: u64,
+    pub len: u64,
+}
+
+impl FlagEntry {
+    pub fn of(f: &FlagRecord, offset: u64, len: u64) -> FlagEntry {
+        FlagEntry {
+            flag_id: f.flag_id.clone(),
+            hospital_code: f.hospital_code.clone(),
+            list_id: f.list_id.clone(),
+            related_ids: f.related_ids.clone(),
+            rule: f.rule.clone(),
+            score: f.score,
+            amount_fen: f.amount_fen,
+            offset,
+            len,
+        }
+    }
 }

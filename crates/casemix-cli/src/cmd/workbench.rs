@@ -224,6 +224,8 @@ pub fn run(a: Args) -> Result<(), String> {
         }
         WbCommand::Run { d } => {
             let wb = d.open()?;
+            // one run at a time (the web workbench may be running one on the same directory)
+            let lock = wb.lock_run()?;
             let mut st = wb.open_store()?;
             let p = progress();
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
@@ -232,7 +234,8 @@ pub fn run(a: Args) -> Result<(), String> {
             let actor = admin(&d.actor);
             let inputs = wb.run_inputs(&st)?;
             let out = wb.compute(&inputs, &p);
-            let r = rt.block_on(wb.write_run(out, &actor, now(), &p))?;
+            let r = rt.block_on(wb.write_run(&lock, out, &actor, now(), &p))?;
+            drop(lock);
             wb.run_logged(&mut st, &actor, &r, now())?;
             eprintln!();
             let c = &r.clearing;

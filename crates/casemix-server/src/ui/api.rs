@@ -4,7 +4,7 @@
 //! a Chinese message, never a 5xx for bad input.
 
 use super::auth::{self, Auth};
-use super::pages::{decide_flag, find_job, flags_with_decisions, job_id, jobs_page, load_case, load_upload, scoped_settlements, start_run_job, start_upload, PageQuery, UploadRequest};
+use super::pages::{decide_flag, find_job, flag_page, job_id, jobs_page, load_case, load_upload, scoped_settlements, start_run_job, start_upload, FlagQuery, PageQuery, UploadRequest};
 use super::{UiError, Wb};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
@@ -140,12 +140,12 @@ pub async fn upload_detail(State(wb): State<Arc<Wb>>, a: Auth, id: Result<Path<i
     Ok(ok(json!({"upload": d.upload, "rejections": rej, "rejections_page": page_json(&d.rejections), "qc": d.qc})))
 }
 
-pub async fn case_detail(State(wb): State<Arc<Wb>>, a: Auth, id: Result<Path<String>, PathRejection>) -> ApiResult {
-    let Path(id) = id.map_err(path_err)?;
-    let d = load_case(&wb, &a, id).await?;
+pub async fn case_detail(State(wb): State<Arc<Wb>>, a: Auth, id: Result<Path<(String, String)>, PathRejection>) -> ApiResult {
+    let Path((hospital, id)) = id.map_err(path_err)?;
+    let d = load_case(&wb, &a, hospital, id).await?;
     Ok(ok(json!({
         "list_id": d.list.list_id,
-        "hospital_code": d.list.hospital_code,
+        "hospital_code": d.hospital_code,
         "status": d.group_status,
         "drg": d.drg,
         "drg_name": d.drg_name,
@@ -162,10 +162,14 @@ pub async fn case_detail(State(wb): State<Arc<Wb>>, a: Auth, id: Result<Path<Str
     })))
 }
 
-pub async fn flags(State(wb): State<Arc<Wb>>, a: Auth) -> ApiResult {
-    let (_, flags) = flags_with_decisions(&wb, &a).await?;
-    let v: Vec<Value> = flags.into_iter().map(|(f, d)| json!({"flag": f, "decision": d})).collect();
-    Ok(ok(json!({"flags": v})))
+/// `GET /api/v1/flags?rule=&status=&hospital=&list_id=&page=&page_size=`: one page (at most
+/// 500) of the flags in scope, highest score first, with the totals.
+pub async fn flags(State(wb): State<Arc<Wb>>, a: Auth, q: Result<Query<FlagQuery>, QueryRejection>) -> ApiResult {
+    let Query(q) = q.map_err(query_err)?;
+    let fp = flag_page(&wb, &a, &q).await?;
+    let pages = fp.pages();
+    let v: Vec<Value> = fp.flags.into_iter().map(|(f, d)| json!({"flag": f, "decision": d})).collect();
+    Ok(ok(json!({"total": fp.total, "in_scope": fp.in_scope, "pending": fp.pending, "page": fp.page, "page_size": fp.page_size, "pages": pages, "flags": v})))
 }
 
 #[derive(Deserialize)]

@@ -75,8 +75,11 @@ impl Wb {
         .map_err(UiError::bad_request)
     }
 
+    /// The case data of the current run version, resolved once for the request (a run that
+    /// switches versions meanwhile does not mix into it).
     pub async fn lake(&self) -> Result<casemix_lake::Lake, UiError> {
-        casemix_lake::Lake::open(&self.wb.lake_dir()).await.map_err(|e| UiError::internal(format!("病例数据无法打开：{e}")))
+        let dir = self.wb.lake_dir().map_err(UiError::internal)?;
+        casemix_lake::Lake::open(&dir).await.map_err(|e| UiError::internal(format!("病例数据无法打开：{e}")))
     }
 }
 
@@ -153,7 +156,7 @@ pub fn router(wb: Arc<Wb>) -> Router {
         .route("/monitor", get(pages::monitor))
         .route("/hospital", get(pages::my_hospital))
         .route("/hospitals/{code}", get(pages::hospital))
-        .route("/cases/{list_id}", get(pages::case_detail))
+        .route("/cases/{hospital_code}/{list_id}", get(pages::case_detail))
         .route("/uploads", get(pages::uploads).post(pages::upload))
         .route("/uploads/{id}", get(pages::upload_detail))
         .route("/review", get(pages::review))
@@ -170,7 +173,7 @@ pub fn router(wb: Arc<Wb>) -> Router {
         .route("/api/v1/me", get(api::me))
         .route("/api/v1/uploads", get(api::uploads).post(api::upload))
         .route("/api/v1/uploads/{id}", get(api::upload_detail))
-        .route("/api/v1/cases/{list_id}", get(api::case_detail))
+        .route("/api/v1/cases/{hospital_code}/{list_id}", get(api::case_detail))
         .route("/api/v1/flags", get(api::flags))
         .route("/api/v1/flags/{flag_id}/decision", post(api::decide))
         .route("/api/v1/runs", post(api::start_run))

@@ -1,7 +1,7 @@
 //! 运行监测 dashboard and hospital view bodies (pure: data in, maud `Markup` out).
 //!
 //! Routes the links follow: `/monitor?level=region|tier|hospital&tier=<t>&from=YYYY-MM&to=YYYY-MM`,
-//! `/hospitals/<code>?from=&to=&dept=&drg=&flagged=&sort=&desc=&page=`, `/cases/<list_id>`, and
+//! `/hospitals/<code>?from=&to=&dept=&drg=&flagged=&sort=&desc=&page=`, `/cases/<hospital_code>/<list_id>`, and
 //! `/export/<name>.xlsx?<same query>` for every table.
 //!
 //! Stable ids — tables (`name` = export name):
@@ -960,7 +960,7 @@ pub fn hospital_body(h: &HospitalView, _ctx: &MonitorCtx) -> Markup {
         .cases
         .rows
         .iter()
-        .map(|c| Some(format!("/cases/{}", enc(&c.list_id))))
+        .map(|c| Some(super::pages::case_href(&h.hospital_code, &c.list_id)))
         .collect();
     let dep_links: Vec<Option<String>> = deps
         .iter()
@@ -1331,7 +1331,7 @@ mod tests {
         }
         // the case links to its detail page, its id percent-encoded
         assert!(
-            html.contains(r#"href="/cases/L%2F1%3Fx%3D%3Cb%3E""#),
+            html.contains(r#"href="/cases/H1/L%2F1%3Fx%3D%3Cb%3E""#),
             "{html}"
         );
         assert!(html.contains(

@@ -10,7 +10,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use casemix_store::{AuditFilter, DecisionKind, PageRequest, Paged, Role, Scope};
-use casemix_workbench::{FlagRecord, QcReport, RunRecord};
+use casemix_workbench::{FlagEntry, FlagRecord, QcReport, RunRecord, RunView};
 use maud::{html, Markup};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -369,7 +369,7 @@ fn qc_body(r: &QcReport) -> Markup {
             thead { tr { th { "清单号" } th { "规则" } th { "级别" } th { "字段" } th { "值" } th { "说明" } } }
             tbody {
                 @for f in r.findings.iter().take(2000) {
-                    tr { td { a href={ "/cases/" (f.list_id) } { (f.list_id) } } td { (f.rule) } td class=(if f.severity == "错误" { "err" } else { "warn" }) { (f.severity) } td { (f.field) } td { (f.value) } td { (f.message) } }
+                    tr { td { a href=(case_href(&r.hospital_code, &f.list_id)) { (f.list_id) } } td { (f.rule) } td class=(if f.severity == "错误" { "err" } else { "warn" }) { (f.severity) } td { (f.field) } td { (f.value) } td { (f.message) } }
                 }
             }
         }
@@ -453,19 +453,48 @@ pub struct CaseDetail {
     pub cost_fen: i64,
     pub qc: Vec<casemix_workbench::QcRow>,
     pub flags: Vec<FlagRecord>,
+    /// The hospital of the case (its identity with the list id).
+    pub hospital_code: String,
 }
 
-pub async fn load_case(wb: &Arc<Wb>, a: &Auth, list_id: String) -> Result<CaseDetail, UiError> {
+/// The page of one case: its identity is (hospital, list id), both in the path.
+pub fn case_href(hospital_code: &str, list_id: &str) -> String {
+    format!("/cases/{}/{}", super::monitor::enc(hospital_code), super::monitor::enc(list_id))
+}
+
+/// Runs a file read of the current run version on the blocking pool.
+pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, String> + Send + 'static) -> Result<T, UiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| UiError::internal(format!("后台任务失败：{e}")))?.map_err(UiError::internal)
+}
+
+/// The current run version with its record (one resolution: both from the same run).
+async fn current_run(wb: &Arc<Wb>) -> Result<Option<(RunView, Option<RunRecord>)>, UiError> {
+    let me = wb.clone();
+    blocking(move || {
+        let Some(v) = me.wb.current_run()? else { return Ok(None) };
+        let rec = v.record()?;
+        Ok(Some((v, rec)))
+    })
+    .await
+}
+
+pub async fn load_case(wb: &Arc<Wb>, a: &Auth, hospital: String, list_id: String) -> Result<CaseDetail, UiError> {
     let scope = a.user.scope();
+    if !scope.allows(&hospital) {
+        return Err(UiError::not_found("结算清单"));
+    }
     let id2 = list_id.clone();
-    let hist = wb.with_store(move |st| st.history(&scope, &id2).map_err(|e| e.to_string())).await?;
+    let mut hist = wb.with_store(move |st| st.history(&scope, &id2).map_err(|e| e.to_string())).await?;
+    // the identity is (hospital, list id): another hospital's list with the same id is not this case
+    hist.retain(|v| v.hospital_code == hospital);
     let cur = hist.iter().find(|v| v.is_current).or(hist.last()).ok_or_else(|| UiError::not_found("结算清单"))?;
     let l = cur.list.clone();
     let e = &wb.wb.engine;
     let (r, trace) = e.grouper.explain(&l.group_input());
     let groups = e.group_all(std::slice::from_ref(&l));
     let dip = e.dip_assignment(&l).map(|d| DipDetail { status: d.status_zh().to_string(), code: d.dip_code, name: d.name, aux_level: d.aux_level, trace: d.trace });
-    let run = wb.wb.run_record().map_err(UiError::internal)?;
+    let view = current_run(wb).await?;
+    let run = view.as_ref().and_then(|(_, r)| r.as_ref());
     let mut price_steps = Vec::new();
     let (mut final_points, mut point_value, mut payment_fen) = (String::new(), None, None);
     if let Some(ci) = e.case_input(&l, &groups[0]) {
@@ -475,8 +504,8 @@ pub async fn load_case(wb: &Arc<Wb>, a: &Auth, list_id: String) -> Result<CaseDe
         final_points = p.final_points.to_string();
         // the month's point value of the case's tier (or the region) from the last run
         let period = format!("{}-{:02}", ci.year, ci.month);
-        if let Some(m) = run.as_ref().and_then(|r| r.months.iter().find(|m| m.period == period)) {
-            if let Some(st) = m.statements.iter().find(|s| s.hospital_code == ci.hospital_code) {
+        if let Some(m) = run.and_then(|r| r.months.iter().find(|m| m.period == period)) {
+            if let Some(st) = m.statements.iter().find(|s| s.hospital_code == hospital) {
                 if let Ok(pv) = st.point_value.parse::<casemix_pricing::Decimal>() {
                     point_value = Some((period.clone(), st.point_value.clone()));
                     payment_fen = Some(p.payment(pv).0);
@@ -486,7 +515,14 @@ pub async fn load_case(wb: &Arc<Wb>, a: &Auth, list_id: String) -> Result<CaseDe
     }
     let one = [l.clone()];
     let qc = e.qc_report(0, "", "", &one).findings;
-    let flags = run.map(|r| r.flags.into_iter().filter(|f| f.list_id == l.list_id || f.related_ids.contains(&l.list_id)).filter(|f| a.user.scope().allows(&f.hospital_code)).collect()).unwrap_or_default();
+    // only this case's flags (its hospital's, read by offset from the run's flag index)
+    let flags = match view {
+        Some((v, _)) => {
+            let (h, id) = (hospital.clone(), l.list_id.clone());
+            blocking(move || v.case_flags(&h, &id)).await?
+        }
+        None => Vec::new(),
+    };
     Ok(CaseDetail {
         versions: hist.iter().map(|v| (v.version, v.upload_id, v.uploaded_at.clone(), v.is_current)).collect(),
         group_status: r.status.to_string(),
@@ -502,11 +538,12 @@ pub async fn load_case(wb: &Arc<Wb>, a: &Auth, list_id: String) -> Result<CaseDe
         qc,
         flags,
         list: l,
+        hospital_code: hospital,
     })
 }
 
-pub async fn case_detail(State(wb): State<Arc<Wb>>, a: Auth, Path(list_id): Path<String>) -> Page {
-    let d = load_case(&wb, &a, list_id).await.map_err(UiError::page)?;
+pub async fn case_detail(State(wb): State<Arc<Wb>>, a: Auth, Path((hospital, list_id)): Path<(String, String)>) -> Page {
+    let d = load_case(&wb, &a, hospital, list_id).await.map_err(UiError::page)?;
     let l = &d.list;
     let body = html! {
         div.cards #case-cards {
@@ -552,71 +589,167 @@ pub async fn case_detail(State(wb): State<Arc<Wb>>, a: Auth, Path(list_id): Path
         table #tbl-case-versions { thead { tr { th.num { "版本" } th.num { "上传" } th { "时间" } th { "当前" } } }
             tbody { @for (v, u, t, c) in &d.versions { tr { td.num { (v) } td.num { a href={ "/uploads/" (u) } { (u) } } td { (t.get(..19).unwrap_or(t)) } td { (if *c { "是" } else { "" }) } } } } }
     };
-    Ok(render(&wb, &a, &format!("病例 {}", l.list_id), "", body))
+    Ok(render(&wb, &a, &format!("病例 {} · {}", l.list_id, d.hospital_code), "", body))
 }
 
 // ------------------------------------------------------------------ review
 
-#[derive(Deserialize, Default)]
-pub struct ReviewQuery {
+/// Filters and page of the review queue and of `GET /api/v1/flags` (all optional text, checked
+/// here so that a bad value gets a Chinese message naming it).
+#[derive(Deserialize, Default, Clone)]
+pub struct FlagQuery {
     #[serde(default)]
-    rule: String,
+    pub rule: String,
+    /// pending | confirmed | dismissed (empty: all)
     #[serde(default)]
-    status: String,
+    pub status: String,
+    #[serde(default)]
+    pub hospital: String,
+    #[serde(default)]
+    pub list_id: String,
+    #[serde(default)]
+    pub page: String,
+    #[serde(default)]
+    pub page_size: String,
 }
 
-/// Flags of the last run in the user's scope with their latest decision.
-pub async fn flags_with_decisions(wb: &Arc<Wb>, a: &Auth) -> Result<(Option<RunRecord>, Vec<(FlagRecord, Option<casemix_store::ReviewDecision>)>), UiError> {
-    let run = wb.wb.run_record().map_err(UiError::internal)?;
+/// The default and the largest page of flags.
+pub const FLAG_PAGE_SIZE: usize = 100;
+pub const MAX_FLAG_PAGE_SIZE: usize = 500;
+
+/// One page of the flags of the last run in the user's scope, highest score first.
+pub struct FlagPage {
+    /// Whether a run exists.
+    pub run: bool,
+    /// Flags in scope (before the filters) and how many of them await a decision.
+    pub in_scope: usize,
+    pub pending: usize,
+    /// Flags matching the filters.
+    pub total: usize,
+    pub page: usize,
+    pub page_size: usize,
+    pub flags: Vec<(FlagRecord, Option<casemix_store::ReviewDecision>)>,
+}
+
+impl FlagPage {
+    pub fn pages(&self) -> usize {
+        self.total.div_ceil(self.page_size.max(1)).max(1)
+    }
+}
+
+fn parse_count(field: &str, v: &str, default: usize, max: usize) -> Result<usize, UiError> {
+    if v.trim().is_empty() {
+        return Ok(default);
+    }
+    match v.trim().parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(UiError::bad_request(format!("参数 {field} 的取值“{}”无效：应为 1 到 {max} 的整数", v.chars().take(40).collect::<String>()))),
+    }
+}
+
+impl FlagQuery {
+    /// (page, page_size), checked.
+    pub fn paging(&self) -> Result<(usize, usize), UiError> {
+        Ok((parse_count("page", &self.page, 1, 1_000_000)?, parse_count("page_size", &self.page_size, FLAG_PAGE_SIZE, MAX_FLAG_PAGE_SIZE)?))
+    }
+
+    fn check(&self) -> Result<(), UiError> {
+        if !self.rule.is_empty() && casemix_audit::AuditRule::from_key(&self.rule).is_none() {
+            return Err(UiError::bad_request(format!("参数 rule 的取值“{}”无效：应为审核规则编码之一", self.rule.chars().take(40).collect::<String>())));
+        }
+        if !["", "pending", "confirmed", "dismissed"].contains(&self.status.as_str()) {
+            return Err(UiError::bad_request(format!("参数 status 的取值“{}”无效：应为 pending、confirmed 或 dismissed", self.status.chars().take(40).collect::<String>())));
+        }
+        Ok(())
+    }
+
+    /// The query string of another page with the same filters.
+    pub fn href(&self, base: &str, page: usize, page_size: usize) -> String {
+        use super::monitor::enc;
+        format!("{base}?rule={}&status={}&hospital={}&list_id={}&page={page}&page_size={page_size}", enc(&self.rule), enc(&self.status), enc(&self.hospital), enc(&self.list_id))
+    }
+}
+
+/// Flags of the last run in the user's scope with their latest decision, filtered and paged:
+/// the filters run over the run's small flag index; only the page's flags are read in full.
+pub async fn flag_page(wb: &Arc<Wb>, a: &Auth, q: &FlagQuery) -> Result<FlagPage, UiError> {
+    q.check()?;
+    let (page, page_size) = q.paging()?;
     let scope = a.user.scope();
     let decisions = wb.with_store(move |st| st.decisions(&scope, None).map_err(|e| e.to_string())).await?;
-    let mut latest: std::collections::BTreeMap<String, casemix_store::ReviewDecision> = Default::default();
+    let mut latest: std::collections::HashMap<String, casemix_store::ReviewDecision> = Default::default();
     for d in decisions {
-        latest.insert(d.flag_id.clone(), d);
+        // decisions recorded before flag ids named the hospital count under the new id
+        latest.insert(casemix_workbench::engine::flag_id(&d.flag_id, &d.hospital_code), d);
     }
-    let scope = a.user.scope();
-    let flags = run
-        .as_ref()
-        .map(|r| r.flags.iter().filter(|f| scope.allows(&f.hospital_code)).map(|f| (f.clone(), latest.get(&f.flag_id).cloned())).collect())
-        .unwrap_or_default();
-    Ok((run, flags))
+    let me = wb.clone();
+    let (q, scope) = (q.clone(), a.user.scope());
+    blocking(move || {
+        let Some(view) = me.wb.current_run()? else {
+            return Ok(FlagPage { run: false, in_scope: 0, pending: 0, total: 0, page, page_size, flags: Vec::new() });
+        };
+        let index = view.flag_index()?;
+        let mine: Vec<&FlagEntry> = index.iter().filter(|e| scope.allows(&e.hospital_code)).collect();
+        let pending = mine.iter().filter(|e| !latest.contains_key(&e.flag_id)).count();
+        let mut hits: Vec<&FlagEntry> = mine
+            .iter()
+            .copied()
+            .filter(|e| q.rule.is_empty() || e.rule == q.rule)
+            .filter(|e| q.hospital.is_empty() || e.hospital_code == q.hospital)
+            .filter(|e| q.list_id.is_empty() || e.list_id == q.list_id)
+            .filter(|e| match (q.status.as_str(), latest.get(&e.flag_id)) {
+                ("pending", d) => d.is_none(),
+                ("confirmed", Some(d)) => d.decision == DecisionKind::Confirm,
+                ("dismissed", Some(d)) => d.decision == DecisionKind::Dismiss,
+                ("", _) => true,
+                _ => false,
+            })
+            .collect();
+        hits.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| (&a.hospital_code, &a.list_id, &a.flag_id).cmp(&(&b.hospital_code, &b.list_id, &b.flag_id))));
+        let total = hits.len();
+        let from = (page - 1).saturating_mul(page_size).min(total);
+        let to = from.saturating_add(page_size).min(total);
+        let flags = view.read_flags(&hits[from..to])?;
+        let flags = flags
+            .into_iter()
+            .map(|f| {
+                let d = latest.get(&f.flag_id).cloned();
+                (f, d)
+            })
+            .collect();
+        Ok(FlagPage { run: true, in_scope: mine.len(), pending, total, page, page_size, flags })
+    })
+    .await
 }
 
-pub async fn review(State(wb): State<Arc<Wb>>, a: Auth, Query(q): Query<ReviewQuery>) -> Page {
-    let (run, flags) = flags_with_decisions(&wb, &a).await.map_err(UiError::page)?;
+pub async fn review(State(wb): State<Arc<Wb>>, a: Auth, Query(q): Query<FlagQuery>) -> Page {
+    let fp = flag_page(&wb, &a, &q).await.map_err(UiError::page)?;
     let can_decide = matches!(a.user.role, Role::BureauAdmin | Role::BureauAuditor);
-    let shown: Vec<_> = flags
-        .iter()
-        .filter(|(f, _)| q.rule.is_empty() || f.rule == q.rule)
-        .filter(|(_, d)| match q.status.as_str() {
-            "pending" => d.is_none(),
-            "confirmed" => d.as_ref().is_some_and(|d| d.decision == DecisionKind::Confirm),
-            "dismissed" => d.as_ref().is_some_and(|d| d.decision == DecisionKind::Dismiss),
-            _ => true,
-        })
-        .take(500)
-        .collect();
-    let pending = flags.iter().filter(|(_, d)| d.is_none()).count();
+    let pages = fp.pages();
     let body = html! {
-        @if run.is_none() { div.alert { "尚未运行年度计算，没有审核标记。" } }
+        @if !fp.run { div.alert { "尚未运行年度计算，没有审核标记。" } }
         div.cards {
-            div.card { div.k { "审核标记" } div.v #review-total { (flags.len()) } }
-            div.card { div.k { "待复核" } div.v #review-pending { (pending) } }
+            div.card { div.k { "审核标记" } div.v #review-total { (fp.in_scope) } }
+            div.card { div.k { "待复核" } div.v #review-pending { (fp.pending) } }
+            div.card { div.k { "符合筛选" } div.v #review-matching { (fp.total) } }
         }
         form method="get" action="/review" {
             label { "规则 " select name="rule" { option value="" { "全部" }
                 @for r in casemix_audit::AuditRule::ALL { option value=(r.key()) selected[q.rule == r.key()] { (r.label_zh()) } } } }
             label { "状态 " select name="status" {
                 @for (k, v) in [("", "全部"), ("pending", "待复核"), ("confirmed", "已确认"), ("dismissed", "已排除")] { option value=(k) selected[q.status == k] { (v) } } } }
+            @if a.user.role != Role::HospitalUser { label { "医院 " input type="text" name="hospital" value=(q.hospital) size="10"; } }
+            label { "清单号 " input type="text" name="list_id" value=(q.list_id) size="12"; }
+            input type="hidden" name="page_size" value=(fp.page_size);
             button type="submit" { "筛选" }
         }
         table.sortable #tbl-review {
             thead { tr { th.num { "分值" } th { "标记" } th { "医院" } th { "清单" } th { "规则" } th { "证据" } th { "拟处理" } th.num { "涉及金额" } th { "复核" } } }
             tbody {
-                @for (f, d) in &shown {
+                @for (f, d) in &fp.flags {
                     tr {
                         td.num { (f.score) } td { (f.flag_id) } td { (f.hospital_code) }
-                        td { a href={ "/cases/" (f.list_id) } { (f.list_id) } } td { (f.rule_zh) } td { (f.evidence) }
+                        td { a href=(case_href(&f.hospital_code, &f.list_id)) { (f.list_id) } } td { (f.rule_zh) } td { (f.evidence) }
                         td { (f.action) " " (f.target) } td.num { (yuan(f.amount_fen)) }
                         td {
                             @if let Some(d) = d { span class=(if d.decision == DecisionKind::Confirm { "err" } else { "ok" }) { (if d.decision == DecisionKind::Confirm { "已确认" } else { "已排除" }) } " " span.muted { (d.reviewer) "：" (d.reason) } }
@@ -634,7 +767,11 @@ pub async fn review(State(wb): State<Arc<Wb>>, a: Auth, Query(q): Query<ReviewQu
                 }
             }
         }
-        @if shown.len() == 500 { p.muted { "仅显示分值最高的 500 条；请用筛选缩小范围。" } }
+        p.pager #review-pager {
+            "第 " (fp.page) " / " (pages) " 页，每页 " (fp.page_size) " 条（按分值从高到低）"
+            @if fp.page > 1 { " " a #review-prev href=(q.href("/review", fp.page - 1, fp.page_size)) { "上一页" } }
+            @if fp.page < pages { " " a #review-next href=(q.href("/review", fp.page + 1, fp.page_size)) { "下一页" } }
+        }
     };
     Ok(render(&wb, &a, "审核复核", "/review", body))
 }
@@ -673,6 +810,8 @@ pub async fn decide(State(wb): State<Arc<Wb>>, a: Auth, Form(f): Form<DecideForm
 
 pub fn start_run_job(wb: &Arc<Wb>, a: &Auth) -> Result<u64, UiError> {
     require(&a.user, &[Role::BureauAdmin], "运行年度计算")?;
+    // one run at a time, across processes (the CLI may run one too): refused before a job starts
+    let lock = wb.wb.lock_run().map_err(|e| UiError::new(StatusCode::CONFLICT, "run_in_progress", e))?;
     let id = wb.jobs.start("年度计算", &a.user.login, None);
     let me = wb.clone();
     let user = a.user.clone();
@@ -690,7 +829,8 @@ pub fn start_run_job(wb: &Arc<Wb>, a: &Auth) -> Result<u64, UiError> {
             let me4 = me.clone();
             let report4 = me.jobs.reporter(id);
             let out = tokio::task::spawn_blocking(move || me4.wb.compute(&inputs, &report4)).await.map_err(|e| e.to_string())?;
-            let rec = me.wb.write_run(out, &user, now(), &report).await?;
+            let rec = me.wb.write_run(&lock, out, &user, now(), &report).await?;
+            drop(lock);
             let me3 = me.clone();
             let rec2 = rec.clone();
             tokio::task::spawn_blocking(move || {
@@ -728,7 +868,7 @@ pub async fn runs(State(wb): State<Arc<Wb>>, a: Auth) -> Page {
             h2 { "最近一次运行" }
             p #run-last { (r.run_at.get(..19).unwrap_or(&r.run_at)) "，" (r.run_by) "：清单 " (r.summary.lists) " 份，结算病例 " (r.summary.cases) " 例，审核标记 " (r.summary.flags) " 条，未参与结算 " (r.summary.skipped.len()) " 份。" }
             @if !r.summary.skipped.is_empty() {
-                table #tbl-run-skipped { thead { tr { th { "清单号" } th { "原因" } } } tbody { @for (id, why) in r.summary.skipped.iter().take(200) { tr { td { (id) } td { (why) } } } } }
+                table #tbl-run-skipped { thead { tr { th { "医院" } th { "清单号" } th { "原因" } } } tbody { @for s in r.summary.skipped.iter().take(200) { tr { td { (s.hospital_code) } td { (s.list_id) } td { (s.reason) } } } } }
             }
         }
     };
