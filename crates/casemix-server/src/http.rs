@@ -108,9 +108,9 @@ pub async fn layer(State(cfg): State<Arc<HttpConfig>>, mut req: Request, next: N
     let ms = start.elapsed().as_secs_f64() * 1000.0;
     let user = ctx.user.get().map(String::as_str).unwrap_or("-");
     if status >= 500 {
-        tracing::error!(target: "casemix_server::http", request_id = %ctx.id, user, method = %method, route = %route, status, duration_ms = format!("{ms:.1}"), "request");
+        tracing::error!(target: "casemix_server::http", request_id = %ctx.id, user, method = %method, route = %route, status, duration_ms = %format!("{ms:.1}"), "request");
     } else {
-        tracing::info!(target: "casemix_server::http", request_id = %ctx.id, user, method = %method, route = %route, status, duration_ms = format!("{ms:.1}"), "request");
+        tracing::info!(target: "casemix_server::http", request_id = %ctx.id, user, method = %method, route = %route, status, duration_ms = %format!("{ms:.1}"), "request");
     }
     resp
 }
@@ -235,17 +235,21 @@ mod tests {
     use axum::Router;
     use tower::ServiceExt;
 
+    async fn boom() -> &'static str {
+        panic!("处理中的 bug")
+    }
+
     fn app() -> Router {
         Router::new()
-            .route("/boom", get(|| async { panic!("处理中的 bug") }))
-            .route("/api/boom", get(|| async { panic!("bug") }))
+            .route("/boom", get(boom))
+            .route("/api/boom", get(boom))
             .route("/ok", get(|| async { "ok" }))
             .route("/n/{id}", get(|axum::extract::Path(id): axum::extract::Path<u64>| async move { id.to_string() }))
             .layer(axum::middleware::from_fn_with_state(Arc::new(HttpConfig::new(1024)), layer))
     }
 
     async fn call(path: &str, accept: Option<&str>, len: Option<usize>) -> (StatusCode, HeaderMap, String) {
-        let mut b = Request::builder().uri(path);
+        let mut b = axum::http::Request::builder().uri(path);
         if let Some(a) = accept {
             b = b.header(header::ACCEPT, a);
         }
