@@ -39,7 +39,7 @@ const USERS: &[(&str, &str, Option<&str>)] = &[
     ("reader", "bureau_analyst", None),
 ];
 
-/// A data directory: config (scheme and the example DRG points policy), the users above
+/// A data directory: config (scheme, the example DRG points policy, a one-group weights table), the users above
 /// (password `pw-123456`); no lists — these tests need none.
 fn data_dir() -> &'static Path {
     static D: OnceLock<PathBuf> = OnceLock::new();
@@ -49,7 +49,10 @@ fn data_dir() -> &'static Path {
         std::fs::create_dir_all(&root).unwrap();
         let d = root.join("data");
         let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/ankang-drg-points-2025.toml");
-        run_ok(bin().args(["workbench", "init", "--region", "test", "--region-name", "测试统筹区", "--data"]).arg(&d).arg("--scheme").arg(shared().join("schemes/chs_drg_11")).arg("--policy").arg(policy));
+        // a one-group rate table: these tests price nothing
+        let weights = root.join("weights.csv");
+        std::fs::write(&weights, "drg,name,rw,cost_mean,cases\nGB19,测试病组,1.0,10000.00,10\n").unwrap();
+        run_ok(bin().args(["workbench", "init", "--region", "test", "--region-name", "测试统筹区", "--data"]).arg(&d).arg("--scheme").arg(shared().join("schemes/chs_drg_11")).arg("--policy").arg(policy).arg("--weights").arg(weights));
         for (login, role, h) in USERS {
             let mut c = bin();
             c.args(["workbench", "user", "--data"]).arg(&d).args(["--login", login, "--password", PW, "--role", role]);
