@@ -141,7 +141,7 @@ fn mib(n: u64) -> String {
 fn too_large(sent: Option<u64>, limit: usize, html: bool, id: &str) -> Response {
     let limit_mib = limit / (1024 * 1024);
     let sent = sent.map(|n| format!("本次请求 {} MiB，", mib(n))).unwrap_or_default();
-    let msg = format!("上传内容过大：{sent}上限为 {limit_mib} MiB（{limit} 字节，服务启动参数 --body-limit-mib）。请拆分文件后分批上传。");
+    let msg = format!("请求体（上传内容）过大：{sent}上限为 {limit_mib} MiB（{limit} 字节，服务启动参数 --body-limit-mib）。请拆分文件后分批上传。");
     error_response(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", &msg, html, id)
 }
 
