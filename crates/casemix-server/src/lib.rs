@@ -27,6 +27,7 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::sync::Arc;
 
+pub mod http;
 pub mod ui;
 
 /// Most cases one request may carry (issue: "one case (or up to 10,000)").
@@ -124,16 +125,19 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/group", post(group))
         .with_state(state);
     if let Some(wb) = wb {
+        wb.sessions.set_body_limit(limit);
         r = r.merge(ui::router(wb));
     }
     r.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(Arc::new(http::HttpConfig::new(limit)), http::layer))
 }
 
-/// Serves the API on a bound listener until the process ends.
+/// Serves the API on a bound listener until the process ends (the peer address of each
+/// connection is kept for login throttling).
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).await
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>()).await
 }
 
 /// A JSON error: stable code, HTTP status and a Chinese message.

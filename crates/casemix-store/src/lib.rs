@@ -717,28 +717,24 @@ impl Store {
     }
 
     /// The user if `password` is right, `None` if the login is unknown or the password wrong
-    /// (the same argon2 work is spent either way).
+    /// (the same argon2 work is spent either way). Reads the row with [`Store::credentials`] and
+    /// checks it with [`check_password`]; a server holding the store behind a lock calls those
+    /// two itself, so that the argon2 work (tens of milliseconds) runs outside the lock.
     pub fn verify_password(&self, login: &str, password: &str) -> Result<Option<User>> {
-        let row = self
+        check_password(self.credentials(login)?.as_ref(), password)
+    }
+
+    /// The user and their password hash (a cheap indexed read, no argon2 work): the input of
+    /// [`check_password`] and of [`Credentials::fingerprint`].
+    pub fn credentials(&self, login: &str) -> Result<Option<Credentials>> {
+        Ok(self
             .conn
             .query_row(
                 "SELECT id, login, display_name, role, hospital_code, password_hash FROM users WHERE login = ?1",
                 params![login],
-                |r| Ok((user_from_row(r)?, r.get::<String>(5)?)),
+                |r| Ok(Credentials { user: user_from_row(r)?, phc: r.get::<String>(5)? }),
             )
-            .optional()?;
-        let argon = Argon2::default();
-        match row {
-            Some((user, phc)) => {
-                let parsed = PasswordHash::new(&phc).map_err(|e| StoreError::PasswordHash(e.to_string()))?;
-                Ok(argon.verify_password(password.as_bytes(), &parsed).is_ok().then_some(user))
-            }
-            None => {
-                let salt = SaltString::from_b64(DUMMY_SALT).map_err(|e| StoreError::PasswordHash(e.to_string()))?;
-                let _ = argon.hash_password(password.as_bytes(), &salt);
-                Ok(None)
-            }
-        }
+            .optional()?)
     }
 
     /// Replaces a user's password (the user themself or a bureau_admin); audit-logged without
@@ -984,6 +980,55 @@ fn hash_password(password: &str) -> Result<String> {
         .hash_password(password.as_bytes(), &salt)
         .map_err(|e| StoreError::PasswordHash(e.to_string()))?
         .to_string())
+}
+
+/// A user with their stored password hash, read by [`Store::credentials`]. The hash never
+/// leaves this type: it is only verified ([`check_password`]) or fingerprinted.
+#[derive(Clone)]
+pub struct Credentials {
+    pub user: User,
+    phc: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials").field("user", &self.user).finish_non_exhaustive()
+    }
+}
+
+impl Credentials {
+    /// SHA-256 (hex, 32 characters kept) over the user id, role, hospital and password hash: a
+    /// session remembers it at login and is ended when it changes (password or role changed,
+    /// also by another process such as the CLI). Reveals nothing usable about the password: the
+    /// hash it digests is itself salted argon2id.
+    pub fn fingerprint(&self) -> String {
+        let mut h = Sha256::new();
+        let u = &self.user;
+        for part in [u.id.to_string().as_str(), u.role.as_str(), u.hospital_code.as_deref().unwrap_or("-"), self.phc.as_str()] {
+            h.update(part.as_bytes());
+            h.update([0u8]);
+        }
+        h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// The argon2id check of [`Store::verify_password`] without the store: the user if `password`
+/// matches, `None` if not or if there is no such user (the same argon2 work is spent on a dummy
+/// salt then, so the answer time does not tell which logins exist). Pure CPU work: call it off
+/// any lock and off the async workers.
+pub fn check_password(creds: Option<&Credentials>, password: &str) -> Result<Option<User>> {
+    let argon = Argon2::default();
+    match creds {
+        Some(c) => {
+            let parsed = PasswordHash::new(&c.phc).map_err(|e| StoreError::PasswordHash(e.to_string()))?;
+            Ok(argon.verify_password(password.as_bytes(), &parsed).is_ok().then(|| c.user.clone()))
+        }
+        None => {
+            let salt = SaltString::from_b64(DUMMY_SALT).map_err(|e| StoreError::PasswordHash(e.to_string()))?;
+            let _ = argon.hash_password(password.as_bytes(), &salt);
+            Ok(None)
+        }
+    }
 }
 
 fn user_from_row(r: &Row<'_>) -> Result<User> {

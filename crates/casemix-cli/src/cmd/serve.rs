@@ -20,9 +20,12 @@ pub struct Args {
     /// 工作流状态所在的 PostgreSQL（postgres://…），覆盖 workbench.toml 的 postgres（与 --data 一起用）
     #[arg(long, requires = "data")]
     pub postgres: Option<String>,
-    /// 会话 Cookie 不带 Secure 标记（仅用于纯 HTTP 的测试环境）
+    /// 会话 Cookie 不带 Secure 标记（仅用于本机 localhost 的纯 HTTP 测试；其他情况请经 HTTPS 反向代理访问）
     #[arg(long)]
     pub insecure_cookies: bool,
+    /// 运行在反向代理之后：登录限流按 X-Forwarded-For 的最后一个地址计（代理须覆盖该头）
+    #[arg(long)]
+    pub trust_forwarded_for: bool,
     /// 方案库目录 (where scheme ids are looked up)
     #[arg(long, default_value = DEFAULT_SCHEMES_DIR)]
     pub schemes_dir: PathBuf,
@@ -89,9 +92,14 @@ pub fn run(a: Args) -> Result<(), String> {
         }
     };
     let workbench = match wb {
-        Some(w) => Some(Arc::new(casemix_server::ui::Wb::new(w, !a.insecure_cookies)?)),
+        Some(w) => {
+            let wb = casemix_server::ui::Wb::new(w, !a.insecure_cookies)?;
+            wb.sessions.set_trust_forwarded(a.trust_forwarded_for);
+            Some(Arc::new(wb))
+        }
         None => None,
     };
+    init_log()?;
     let state = AppState { grouper: Arc::new(g), pricing, body_limit: a.body_limit_mib.max(1) * 1024 * 1024, workbench };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| format!("无法启动运行时：{e}"))?;
     rt.block_on(async move {
@@ -100,6 +108,14 @@ pub fn run(a: Args) -> Result<(), String> {
         if state.workbench.is_some() {
             println!("网页工作台已启动：http://{addr}/login");
         }
+        tracing::info!(
+            addr = %addr,
+            workbench = state.workbench.is_some(),
+            secure_cookies = !a.insecure_cookies,
+            body_limit_mib = state.body_limit / (1024 * 1024),
+            scheme = state.grouper.id(),
+            "服务启动"
+        );
         eprintln!(
             "预分组服务已启动：http://{addr}/api/v1/group（方案 {} {}；接口说明 http://{addr}/api/openapi.json）",
             state.grouper.id(),
@@ -107,4 +123,21 @@ pub fn run(a: Args) -> Result<(), String> {
         );
         casemix_server::serve(l, state).await.map_err(|e| format!("服务异常退出：{e}"))
     })
+}
+
+/// Log lines on stderr (`tracing` fmt: time, level, target, fields); the level from
+/// `CASEMIX_LOG` (`error`, `warn`, `info` — the default —, `debug`, `trace`, `off`). A panic is
+/// logged as an error line too (the request's 500 page names the request id).
+fn init_log() -> Result<(), String> {
+    let level = match std::env::var("CASEMIX_LOG") {
+        Ok(v) => v.trim().parse::<tracing_subscriber::filter::LevelFilter>().map_err(|_| format!("CASEMIX_LOG=“{v}”无效（error / warn / info / debug / trace / off）"))?,
+        Err(_) => tracing_subscriber::filter::LevelFilter::INFO,
+    };
+    tracing_subscriber::fmt().with_writer(std::io::stderr).with_max_level(level).with_ansi(false).try_init().map_err(|e| format!("日志无法初始化：{e}"))?;
+    std::panic::set_hook(Box::new(|info| {
+        let at = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        let msg = info.payload().downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| info.payload().downcast_ref::<String>().cloned()).unwrap_or_default();
+        tracing::error!(at = %at, "程序异常 (panic)：{msg}");
+    }));
+    Ok(())
 }

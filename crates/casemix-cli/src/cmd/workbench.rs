@@ -88,8 +88,11 @@ pub enum WbCommand {
         #[arg(long)]
         password: String,
         /// bureau_admin | bureau_analyst | bureau_auditor | hospital_user
+        #[arg(long, required_unless_present = "reset_password")]
+        role: Option<String>,
+        /// 改已有用户的密码（不新建；该用户已登录的会话随即失效）
         #[arg(long)]
-        role: String,
+        reset_password: bool,
         /// 医院用户所属医院编号
         #[arg(long)]
         hospital: Option<String>,
@@ -196,9 +199,19 @@ pub fn run(a: Args) -> Result<(), String> {
             println!("工作台数据目录 {} 已就绪（统筹区 {}，政策年度 {}）", data.display(), wb.config.region, wb.engine.year());
             Ok(())
         }
-        WbCommand::User { d, login, password, role, hospital, name } => {
+        WbCommand::User { d, login, password, role: _, hospital: _, name: _, reset_password: true } => {
             let wb = d.open()?;
             let mut st = wb.open_store()?;
+            if !st.set_password(&admin(&d.actor), &login, &password, now()).map_err(|e| e.to_string())? {
+                return Err(format!("用户“{login}”不存在"));
+            }
+            println!("用户 {login} 的密码已修改");
+            Ok(())
+        }
+        WbCommand::User { d, login, password, role, hospital, name, reset_password: false } => {
+            let wb = d.open()?;
+            let mut st = wb.open_store()?;
+            let role = role.unwrap_or_default();
             let role = Role::parse(&role).ok_or_else(|| format!("角色“{role}”无效（bureau_admin / bureau_analyst / bureau_auditor / hospital_user）"))?;
             let name = name.unwrap_or_else(|| login.clone());
             let u = st

@@ -9,7 +9,7 @@ use super::{UiError, Wb};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, Extensions, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use casemix_store::{AuditFilter, Role};
@@ -55,24 +55,32 @@ pub struct LoginBody {
     password: String,
 }
 
-pub async fn login(State(wb): State<Arc<Wb>>, body: Result<Json<LoginBody>, JsonRejection>) -> ApiResult {
+pub async fn login(State(wb): State<Arc<Wb>>, h: HeaderMap, ext: Extensions, body: Result<Json<LoginBody>, JsonRejection>) -> ApiResult {
+    auth::check_origin(&h)?;
     let Json(b) = body.map_err(json_err)?;
-    if b.login.len() > 200 || b.password.len() > 1000 {
-        return Err(UiError::bad_request("用户名或密码过长"));
+    let addr = auth::client_addr(&h, auth::peer(&ext), wb.sessions.trust_forwarded());
+    match auth::attempt_login(&wb, b.login, b.password, addr).await? {
+        auth::LoginOutcome::Ok(token, s) => {
+            if let Some(ctx) = ext.get::<Arc<crate::http::ReqCtx>>() {
+                ctx.set_user(&s.user.login);
+            }
+            let mut r = ok(user_json(&s.user, &s.csrf));
+            r.headers_mut().insert(header::SET_COOKIE, auth::cookie_header(auth::set_cookie(&token, wb.secure_cookies)));
+            Ok(r)
+        }
+        auth::LoginOutcome::Bad => Err(UiError::new(StatusCode::UNAUTHORIZED, "bad_credentials", "用户名或密码不正确")),
+        auth::LoginOutcome::Refused(r) => {
+            let code = if r.locked { "account_locked" } else { "login_throttled" };
+            Ok(auth::throttled(UiError::new(StatusCode::TOO_MANY_REQUESTS, code, r.message_zh()).into_response(), &r))
+        }
     }
-    let user = wb.with_store(move |st| st.verify_password(&b.login, &b.password).map_err(|e| e.to_string())).await?;
-    let u = user.ok_or_else(|| UiError::new(StatusCode::UNAUTHORIZED, "bad_credentials", "用户名或密码不正确"))?;
-    let (token, s) = wb.sessions.create(u);
-    let mut r = ok(user_json(&s.user, &s.csrf));
-    r.headers_mut().insert(header::SET_COOKIE, auth::set_cookie(&token, wb.secure_cookies).parse().expect("cookie header"));
-    Ok(r)
 }
 
 pub async fn logout(State(wb): State<Arc<Wb>>, a: Auth, h: HeaderMap) -> ApiResult {
     csrf(&a, &h)?;
-    wb.sessions.remove(&a.token);
+    auth::end_session(&wb, &a).await?;
     let mut r = ok(json!({"status": "ok"}));
-    r.headers_mut().insert(header::SET_COOKIE, auth::clear_cookie(wb.secure_cookies).parse().expect("cookie header"));
+    r.headers_mut().insert(header::SET_COOKIE, auth::cookie_header(auth::clear_cookie(wb.secure_cookies)));
     Ok(r)
 }
 

@@ -53,6 +53,7 @@ fn nav(role: Role) -> Vec<(&'static str, &'static str)> {
     if role == Role::BureauAdmin {
         v.push(("/runs", "年度计算"));
         v.push(("/audit-log", "操作日志"));
+        v.push(("/admin/lockouts", "登录锁定"));
     }
     v
 }

@@ -10,9 +10,11 @@ pub mod auth;
 pub mod charts;
 pub mod jobs;
 pub mod layout;
+pub mod lockouts;
 pub mod monitor;
 pub mod monitor_pages;
 pub mod pages;
+pub mod throttle;
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -168,6 +170,8 @@ pub fn router(wb: Arc<Wb>) -> Router {
         .route("/statements/export.xlsx", get(pages::statement_xlsx))
         .route("/export/{name}", get(pages::export))
         .route("/audit-log", get(pages::audit_log))
+        .route("/admin/lockouts", get(lockouts::page))
+        .route("/admin/lockouts/lift", post(lockouts::page_lift))
         .route("/api/v1/login", post(api::login))
         .route("/api/v1/logout", post(api::logout))
         .route("/api/v1/me", get(api::me))
@@ -183,5 +187,8 @@ pub fn router(wb: Arc<Wb>) -> Router {
         .route("/api/v1/hospitals/{code}", get(api::hospital))
         .route("/api/v1/statements", get(api::statements))
         .route("/api/v1/audit-log", get(api::audit_log))
+        .route("/api/v1/admin/lockouts", get(lockouts::api_list))
+        .route("/api/v1/admin/lockouts/{login}/lift", post(lockouts::api_lift_account))
+        .route("/api/v1/admin/address-lockouts/{addr}/lift", post(lockouts::api_lift_address))
         .with_state(wb)
 }

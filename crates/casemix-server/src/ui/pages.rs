@@ -4,9 +4,9 @@ use super::auth::{self, Auth};
 use super::jobs::{Job, JobState};
 use super::layout::{page, yuan};
 use super::{now, require, UiError, Wb};
-use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, Extensions, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use casemix_store::{AuditFilter, DecisionKind, PageRequest, Paged, Role, Scope};
@@ -35,9 +35,11 @@ pub struct LoginForm {
     password: String,
 }
 
-fn login_page(wb: &Wb, error: Option<&str>) -> Response {
+fn login_page(wb: &Wb, h: &HeaderMap, error: Option<&str>, status: StatusCode) -> Response {
+    let insecure = auth::secure_cookie_lost(h, wb.secure_cookies);
     let body = html! {
         div.box style="max-width:380px" {
+            @if insecure { div.alert #insecure-transport { (auth::INSECURE_TRANSPORT_ZH) } }
             @if let Some(e) = error { div.alert #login-error { (e) } }
             form method="post" action="/login" #login-form {
                 p { label { "用户名 " input type="text" name="login" autocomplete="username" required autofocus; } }
@@ -46,25 +48,32 @@ fn login_page(wb: &Wb, error: Option<&str>) -> Response {
             }
         }
     };
-    let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
     (status, Html(page("登录", &wb.region_label(), None, "", "", body).into_string())).into_response()
 }
 
-pub async fn login_form(State(wb): State<Arc<Wb>>) -> Response {
-    login_page(&wb, None)
+pub async fn login_form(State(wb): State<Arc<Wb>>, h: HeaderMap) -> Response {
+    login_page(&wb, &h, None, StatusCode::OK)
 }
 
-pub async fn login(State(wb): State<Arc<Wb>>, Form(f): Form<LoginForm>) -> Response {
-    let (l, p) = (f.login.clone(), f.password.clone());
-    let user = wb.with_store(move |st| st.verify_password(&l, &p).map_err(|e| e.to_string())).await;
-    match user {
-        Ok(Some(u)) => {
-            let (token, _) = wb.sessions.create(u);
+pub async fn login(State(wb): State<Arc<Wb>>, h: HeaderMap, ext: Extensions, f: Result<Form<LoginForm>, FormRejection>) -> Response {
+    if let Err(e) = auth::check_origin(&h) {
+        return login_page(&wb, &h, Some(&e.message), e.status);
+    }
+    let Ok(Form(f)) = f else {
+        return login_page(&wb, &h, Some("登录表单无法读取：请填写用户名和密码"), StatusCode::BAD_REQUEST);
+    };
+    let addr = auth::client_addr(&h, auth::peer(&ext), wb.sessions.trust_forwarded());
+    match auth::attempt_login(&wb, f.login, f.password, addr).await {
+        Ok(auth::LoginOutcome::Ok(token, s)) => {
+            if let Some(ctx) = ext.get::<Arc<crate::http::ReqCtx>>() {
+                ctx.set_user(&s.user.login);
+            }
             let mut r = Redirect::to("/monitor").into_response();
-            r.headers_mut().insert(header::SET_COOKIE, auth::set_cookie(&token, wb.secure_cookies).parse().expect("cookie header"));
+            r.headers_mut().insert(header::SET_COOKIE, auth::cookie_header(auth::set_cookie(&token, wb.secure_cookies)));
             r
         }
-        Ok(None) => login_page(&wb, Some("用户名或密码不正确")),
+        Ok(auth::LoginOutcome::Bad) => login_page(&wb, &h, Some("用户名或密码不正确"), StatusCode::UNAUTHORIZED),
+        Ok(auth::LoginOutcome::Refused(r)) => auth::throttled(login_page(&wb, &h, Some(&r.message_zh()), StatusCode::TOO_MANY_REQUESTS), &r),
         Err(e) => e.page().into_response(),
     }
 }
@@ -77,9 +86,9 @@ pub struct CsrfForm {
 
 pub async fn logout(State(wb): State<Arc<Wb>>, a: Auth, Form(f): Form<CsrfForm>) -> Page {
     a.check_csrf(&f.csrf).map_err(UiError::page)?;
-    wb.sessions.remove(&a.token);
+    auth::end_session(&wb, &a).await.map_err(UiError::page)?;
     let mut r = Redirect::to("/login").into_response();
-    r.headers_mut().insert(header::SET_COOKIE, auth::clear_cookie(wb.secure_cookies).parse().expect("cookie header"));
+    r.headers_mut().insert(header::SET_COOKIE, auth::cookie_header(auth::clear_cookie(wb.secure_cookies)));
     Ok(r)
 }
 
@@ -134,6 +143,7 @@ pub async fn uploads(State(wb): State<Arc<Wb>>, a: Auth, q: Result<Query<PageQue
                 h2 { "上传结算清单" }
                 p.muted { "支持 CSV（UTF-8 / GBK）、JSON Lines、Excel（.xlsx）。同一清单号重复上传时以新版本参与计算，旧版本留档；整批上传连同质控报告要么全部生效，要么全部不生效。"
                     "清单未填定点医药机构编号的，按本次上传的医院入库；填了其他医院编号的、出院月份不在结算期间内的，按行拒收并说明原因。" }
+                p.muted #upload-limit { "单次上传（文件连同表单）不超过 " (wb.sessions.body_limit_mib()) " MiB；更大的文件请拆分后分批上传。" }
                 form method="post" action="/uploads" enctype="multipart/form-data" #upload-form {
                     input type="hidden" name="csrf" value=(a.csrf);
                     @if a.user.role == Role::HospitalUser {
