@@ -246,7 +246,7 @@ fn wrong_passwords_lock_the_account_logged_and_lifted_by_the_admin() {
     let of = |action: &str| log.iter().filter(|e| e["action"] == action && e["object"] == "user:victim").cloned().collect::<Vec<_>>();
     let fails = of("login_failure");
     assert_eq!(fails.len(), 5, "{fails:?}");
-    assert_eq!(fails.iter().map(|e| e["detail"]["failures"].as_u64().unwrap()).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+    assert_eq!(fails.iter().map(|e| e["detail"]["failures"].as_u64().unwrap()).collect::<Vec<_>>(), [5, 4, 3, 2, 1], "newest first");
     assert!(fails.iter().all(|e| e["detail"]["address"] == "127.0.0.1" && e["actor"] == "victim"));
     let locks = of("login_lockout");
     assert_eq!(locks.len(), 1);
@@ -374,10 +374,10 @@ fn error_pages_in_chinese_html_for_browsers_json_for_the_api() {
     // /jobs/abc: a Chinese page (the id is not a number)
     let r = request(a, "GET", "/jobs/abc", Some(&c), &[html], b"");
     assert_eq!(r.status, 400);
-    assert!(is_html(&r) && r.body.contains("请求有误") && r.body.contains("格式不正确"), "{}", r.body);
+    assert!(is_html(&r) && r.body.contains("无法完成请求") && r.body.contains("任务编号应为正整数"), "{}", r.body);
     let r = get(a, "/api/v1/jobs/abc", &c);
     assert_eq!(r.status, 400);
-    assert!(r.json()["message"].as_str().unwrap().contains("路径参数不正确"), "{}", r.body);
+    assert!(r.json()["message"].as_str().unwrap().contains("任务编号应为正整数"), "{}", r.body);
     // a forbidden page: HTML 403 in Chinese (a JSON error from a route becomes a page)
     let r = request(a, "GET", "/audit-log", Some(&c), &[html], b"");
     assert_eq!(r.status, 403);
@@ -445,7 +445,7 @@ fn one_structured_log_line_per_request_without_patient_data() {
     let s = start(&["--insecure-cookies"]);
     let a = &s.addr;
     let (c, _) = login(a, "admin");
-    let r = get(a, "/cases/ZY-SECRET-4711", &c);
+    let r = get(a, "/cases/H-SECRET-1/ZY-SECRET-4711", &c);
     let id = r.header("x-request-id").unwrap();
     let t = Instant::now();
     let line = loop {
@@ -456,13 +456,13 @@ fn one_structured_log_line_per_request_without_patient_data() {
         std::thread::sleep(Duration::from_millis(50));
     };
     // e.g. `2026-12-03T18:00:00.123Z  INFO casemix_server::http: request request_id=… user="admin"
-    //       method=GET route=/cases/{list_id} status=404 duration_ms=…`
+    //       method=GET route=/cases/{hospital_code}/{list_id} status=404 duration_ms=…`
     assert!(line.contains(" INFO ") && line.contains("casemix_server::http"), "{line}");
     assert!(line.contains("user=\"admin\"") || line.contains("user=admin"), "{line}");
-    assert!(line.contains("method=GET") && line.contains("route=/cases/{list_id}") && line.contains(&format!("status={}", r.status)), "{line}");
+    assert!(line.contains("method=GET") && line.contains("route=/cases/{hospital_code}/{list_id}") && line.contains(&format!("status={}", r.status)), "{line}");
     assert!(line.contains("duration_ms="), "{line}");
     let log = s.log();
-    assert!(!log.contains("ZY-SECRET-4711"), "a list id reached the log:\n{log}");
+    assert!(!log.contains("ZY-SECRET-4711") && !log.contains("H-SECRET-1"), "a list id reached the log:\n{log}");
     assert!(!log.contains(PW), "a password reached the log");
     assert!(log.contains("服务启动"), "startup line:\n{log}");
     // an unauthenticated request logs user -

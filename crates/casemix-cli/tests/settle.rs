@@ -43,8 +43,9 @@ B1,H2,2025-03-10 10:00:00,20000.00,G2,分组成功,0
 A1,H1,2025-06-01 10:00:00,20000.00,G2,分组成功,0
 NEG,H2,2025-03-01 10:00:00,-500.00,G1,分组成功,0
 Z0,H2,2025-03-01 10:00:00,0.00,G1,分组成功,0
-BAD,H1,2025-12-01 10:00:00,900000000000000.00,G1,分组成功,3
+BAD,H1,2025-12-01 10:00:00,9000000.00,G1,分组成功,3
 S,H2,2025-07-01 10:00:00,30000.00,G2,分组成功,0
+HUGE,H1,2025-12-01 10:00:00,900000000000000.00,G1,分组成功,0
 ";
 
 /// Writes the scenario and runs `casemix settle <what>`; returns the output directory.
@@ -107,6 +108,10 @@ fn year_end_to_the_fen_with_every_bad_input_refused() {
     }
     assert_eq!(row(&rej, "list_id", "NEG")[0]["line"], "6");
     assert_eq!(row(&rej, "list_id", "Z0")[0]["line"], "7");
+    // 900000000000000.00 yuan is outside the list-amount domain: refused by the reader with its
+    // line, never held, never priced
+    let huge = row(&rej, "list_id", "HUGE");
+    assert_eq!((huge.len(), huge[0]["line"].as_str(), huge[0]["rule"].as_str()), (1, "10", "out_of_domain"), "{huge:?}");
     let ghost = row(&rej, "list_id", "GHOST");
     assert_eq!((ghost.len(), ghost[0]["rule"].as_str()), (1, "deduction_list_unknown"));
     assert!(ghost[0]["message"].contains("GHOST"));
@@ -114,7 +119,7 @@ fn year_end_to_the_fen_with_every_bad_input_refused() {
     assert_eq!(other.len(), 1);
     assert!(other[0]["message"].contains("属于医院 H2"), "{:?}", other[0]);
 
-    // cases.csv: A1 (the later, G2), A2, B1, S settled; BAD held; NEG, Z0 and the earlier A1 absent
+    // cases.csv: A1 (the later, G2), A2, B1, S settled; BAD held; NEG, Z0, HUGE and the earlier A1 absent
     let cases = read_csv(&out.join("cases.csv"));
     let ids: Vec<(&str, &str)> = cases.iter().map(|r| (r["list_id"].as_str(), r["status"].as_str())).collect();
     assert_eq!(ids, vec![("A2", "已结算"), ("B1", "已结算"), ("A1", "已结算"), ("BAD", "待补正"), ("S", "已结算")]);
@@ -130,12 +135,12 @@ fn year_end_to_the_fen_with_every_bad_input_refused() {
     let h1 = row(&st, "hospital_code", "H1")[0];
     let h2 = row(&st, "hospital_code", "H2")[0];
     assert_eq!((h1["point_value"].as_str(), h1["group_payment"].as_str(), h1["deductions"].as_str(), h1["net_payment"].as_str()), ("140.000000", "42000.00", "100.00", "41900.00"));
-    assert_eq!((h1["cases"].as_str(), h1["held_cases"].as_str(), h1["held_cost"].as_str()), ("2", "1", "900000000000000.00"));
+    assert_eq!((h1["cases"].as_str(), h1["held_cases"].as_str(), h1["held_cost"].as_str()), ("2", "1", "9000000.00"));
     assert_eq!((h2["group_payment"].as_str(), h2["ffs_payment"].as_str(), h2["deductions"].as_str(), h2["net_payment"].as_str()), ("28000.00", "30000.00", "0.00", "58000.00"));
     // summary: remainder = the 100.00 deduction; the three-way balance check passes
     let sum = read_csv(&out.join("summary.csv"));
     let v = |k: &str| row(&sum, "key", k)[0]["value"].clone();
-    assert_eq!((v("net_payments"), v("remainder"), v("held_cases"), v("held_cost")), ("99900.00".into(), "100.00".into(), "1".into(), "900000000000000.00".into()));
+    assert_eq!((v("net_payments"), v("remainder"), v("held_cases"), v("held_cost")), ("99900.00".into(), "100.00".into(), "1".into(), "9000000.00".into()));
     assert_eq!((v("check.case_payments"), v("check.statement_net"), v("balanced")), ("100000.00".into(), "99900.00".into(), "是".into()));
     assert_eq!(v("qc_gate"), "已执行");
 }
@@ -188,7 +193,9 @@ fn shared() -> PathBuf {
 fn qc_scheme_holds_lists_with_errors_unless_the_bureau_accepted_them() {
     // The scenario's lists carry only id, hospital, discharge time, total and group: QC finds
     // 错误-level gaps (sex, birth date, diagnoses …) in every one, so with --qc-scheme each list
-    // that is not replaced is held (待补正) — 7 of 8; nothing is paid, and the whole 100000.00
+    // that is not replaced is held (待补正) — 6 of 9: the repeated A1 is replaced, and NEG
+    // (−500.00) and HUGE (900000000000000.00) never get that far, the reader refuses their
+    // amounts as outside the list-amount domain (0.00–10000000.00); nothing is paid, and the whole 100000.00
     // yuan stays as a pool with no points. The bureau accepts H2's B1: it alone is settled,
     // 200 points take the whole pool (500 yuan a point) → H2 100000.00.
     let d = dir().join("qc");
@@ -218,6 +225,6 @@ fn qc_scheme_holds_lists_with_errors_unless_the_bureau_accepted_them() {
         let v = |k: &str| row(&sum, "key", k)[0]["value"].clone();
         (v("qc_gate"), v("held_cases"), v("net_payments"), v("remainder.pool_not_distributable"), v("balanced"))
     };
-    assert_eq!(run(false, "held"), ("已执行".into(), "7".into(), "0.00".into(), "100000.00".into(), "是".into()));
-    assert_eq!(run(true, "accepted"), ("已执行".into(), "6".into(), "100000.00".into(), "0.00".into(), "是".into()));
+    assert_eq!(run(false, "held"), ("已执行".into(), "6".into(), "0.00".into(), "100000.00".into(), "是".into()));
+    assert_eq!(run(true, "accepted"), ("已执行".into(), "5".into(), "100000.00".into(), "0.00".into(), "是".into()));
 }

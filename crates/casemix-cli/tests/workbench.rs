@@ -153,7 +153,8 @@ fn request(addr: &str, method: &str, path: &str, cookie: Option<&str>, headers: 
     }
     req.push_str("\r\n");
     s.write_all(req.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
+    // the server may answer (413) and close before it has read the whole body
+    let _ = s.write_all(body);
     let mut raw = Vec::new();
     let _ = s.read_to_end(&mut raw);
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("response head");

@@ -354,14 +354,14 @@ A8,-1,-1,1000\n";
 
 #[test]
 fn domains_apply_to_json_lines_xlsx_claims_and_charges_and_are_configurable() {
-    let jl = b"{\"list_id\":\"J1\",\"fund_pay\":900000000000000}\n{\"list_id\":\"J2\",\"age_days\":400}\n";
+    let jl = b"{\"list_id\":\"J1\",\"fund_pay\":900000000000000}\n{\"list_id\":\"J2\",\"age_days\":60000}\n";
     let (lists, rej) = read(jl, Some(Format::Jsonl), &ReadOptions::default()).unwrap();
     assert!(lists.is_empty());
     assert_eq!(
         messages(&rej),
         [
             "第 1 行 list_id=J1：医保统筹基金支付(fund_pay)取值“900000000000000.00”超出允许范围 0.00–10000000.00 元",
-            "第 2 行 list_id=J2：年龄(天)(age_days)取值“400”超出允许范围 0–365 天",
+            "第 2 行 list_id=J2：年龄(天)(age_days)取值“60000”超出允许范围 0–54900 天",
         ]
     );
     let mut sheet = XlsxSheet::new("清单", &["list_id", "total_cost"]);

@@ -47,7 +47,10 @@ pub struct FieldDomains {
     /// DOM-10 uses the same maximum).
     pub age_years: Bounds<i64>,
     /// 年龄(天), filled for patients under one year (settlement-list.md: required when
-    /// age_years = 0). Default 0–365.
+    /// age_years = 0). Default 0–54,900 (150 years in days, the age_years bound): the grouping
+    /// reference data (shared/grouper-reference, up to 36,860) and hospital systems fill it for
+    /// every age, and the grouper must read those records; a value above 365 for a patient
+    /// under one year is a quality-control finding, not an impossible value.
     pub age_days: Bounds<i64>,
     /// 新生儿出生体重 and 新生儿入院体重 in grams. Default 0–20,000 g: casemix-qc's widest
     /// plausibility bound (admission weight 100–20,000 g) with 0 left to QC; heavier is not a
@@ -81,7 +84,7 @@ impl Default for FieldDomains {
         FieldDomains {
             list_amount: Bounds::new(Fen::ZERO, TEN_MILLION_YUAN),
             age_years: Bounds::new(0, 150),
-            age_days: Bounds::new(0, 365),
+            age_days: Bounds::new(0, 150 * 366),
             newborn_weight_g: Bounds::new(0, 20_000),
             los_days: Bounds::new(0, 3_660),
             hours: Bounds::new(Centi(0), Centi(87_840 * 100)),
@@ -251,7 +254,8 @@ mod tests {
         assert_eq!(msg(Field::AgeYears, "151"), ["年龄(岁)(age_years)取值“151”超出允许范围 0–150 岁"]);
         assert_eq!(msg(Field::AgeYears, "-1"), ["年龄(岁)(age_years)取值“-1”超出允许范围 0–150 岁"]);
         assert!(msg(Field::AgeYears, "150").is_empty());
-        assert_eq!(msg(Field::AgeDays, "366"), ["年龄(天)(age_days)取值“366”超出允许范围 0–365 天"]);
+        assert_eq!(msg(Field::AgeDays, "54901"), ["年龄(天)(age_days)取值“54901”超出允许范围 0–54900 天"]);
+        assert!(msg(Field::AgeDays, "36860").is_empty(), "a reference record's age in days");
         assert_eq!(msg(Field::LosDays, "3661"), ["实际住院天数(los_days)取值“3661”超出允许范围 0–3660 天"]);
         assert_eq!(msg(Field::LosDays, "-2"), ["实际住院天数(los_days)取值“-2”超出允许范围 0–3660 天"]);
         assert!(msg(Field::LosDays, "3660").is_empty());

@@ -207,11 +207,23 @@ impl Engine {
 
         let dips: Vec<Option<casemix_dip::DipAssignment>> = lists.iter().map(|l| self.dip_assignment(l)).collect();
 
+        // QC counts per list: a list with QC errors is held (待补正) by the policy's [qc_gate]
+        // and kept out of points, point values and payments until corrected
+        let findings = self.qc.check_all(lists);
+        let mut qc_counts = vec![(0i64, 0i64); lists.len()];
+        for f in &findings {
+            match f.severity() {
+                casemix_qc::Severity::Error => qc_counts[f.index].0 += 1,
+                casemix_qc::Severity::Warning => qc_counts[f.index].1 += 1,
+            }
+        }
+
         let mut cases = Vec::with_capacity(lists.len());
         let mut case_of_list = vec![None; lists.len()];
         let mut skipped = Vec::new();
         for (i, l) in lists.iter().enumerate() {
-            match self.case_input_with(l, &groups[i], dips[i].as_ref()) {
+            let input = self.case_input_with(l, &groups[i], dips[i].as_ref()).map(|c| CaseInput { qc_errors: u32::try_from(qc_counts[i].0).unwrap_or(u32::MAX), ..c });
+            match input {
                 Some(c) if c.year == year => {
                     case_of_list[i] = Some(cases.len());
                     cases.push(c);
@@ -287,16 +299,6 @@ impl Engine {
             }
             e.2 += f.amount;
         }
-        // QC counts per list
-        let findings = self.qc.check_all(lists);
-        let mut qc_counts = vec![(0i64, 0i64); lists.len()];
-        for f in &findings {
-            match f.severity() {
-                casemix_qc::Severity::Error => qc_counts[f.index].0 += 1,
-                casemix_qc::Severity::Warning => qc_counts[f.index].1 += 1,
-            }
-        }
-
         let mut rows = Vec::with_capacity(cases.len());
         for (i, l) in lists.iter().enumerate() {
             let Some(ci) = case_of_list[i] else { continue };

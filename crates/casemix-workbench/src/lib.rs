@@ -23,7 +23,7 @@ pub use engine::{Engine, Progress, RunOutput};
 pub use records::{CaseSummary, FlagEntry, FlagRecord, QcReport, QcRow, RunRecord, SettlementRecord, SkippedList, StatementRecord};
 pub use runs::{RunLock, RunView};
 
-use casemix_io::{Format, ReadOptions};
+use casemix_io::{Format, ReadLimits, ReadOptions};
 use casemix_model::SettlementList;
 use casemix_store::{sha256_hex, DecisionKind, Months, NewDecision, Scope, Store, UploadMeta, UploadSummary, User};
 use chrono::{DateTime, Utc};
@@ -63,6 +63,9 @@ pub struct ImportFile<'a> {
     pub period_override: bool,
     /// The background job carrying the import (committed with the upload).
     pub job_id: Option<i64>,
+    /// Reader limits: `ReadLimits::for_upload(body limit)` for a web upload (an xlsx bomb or a
+    /// 100 MB line is refused before anything is recorded); the defaults for the CLI's files.
+    pub limits: &'a ReadLimits,
 }
 
 /// An import read, screened and quality-checked, ready to commit ([`Workbench::commit_import`]).
@@ -84,9 +87,10 @@ pub struct ReadLists {
 
 /// Reads a settlement-list file (format from its name, [`format_of`]) through casemix-io's
 /// reader, keeping each accepted list's line so that later refusals (hospital, period) name it.
-pub fn read_lists(bytes: &[u8], file_name: &str) -> Result<ReadLists, String> {
+pub fn read_lists(bytes: &[u8], file_name: &str, limits: &ReadLimits) -> Result<ReadLists, String> {
     let bad = |e: casemix_io::IoError| format!("无法读取结算清单文件“{file_name}”：{e}");
-    let mut rdr = casemix_io::RecordReader::from_reader(std::io::Cursor::new(bytes.to_vec()), Some(format_of(file_name)), &ReadOptions::default()).map_err(bad)?;
+    let opts = ReadOptions { limits: limits.clone(), ..ReadOptions::default() };
+    let mut rdr = casemix_io::RecordReader::from_reader(std::io::Cursor::new(bytes.to_vec()), Some(format_of(file_name)), &opts).map_err(bad)?;
     let schema = rdr.schema().map_err(bad)?;
     let mut out = ReadLists { lists: Vec::new(), lines: Vec::new(), rejections: Vec::new() };
     let mut batch = Vec::new();
@@ -225,7 +229,7 @@ impl Workbench {
         };
         casemix_store::check_upload(&meta, actor).map_err(|e| e.to_string())?;
         progress("读取文件", 0, 1);
-        let read = read_lists(file.bytes, file.file_name)?;
+        let read = read_lists(file.bytes, file.file_name, file.limits)?;
         progress("读取文件", 1, 1);
         self.prepare_lists(meta, read.lists, &read.lines, read.rejections, actor, progress)
     }

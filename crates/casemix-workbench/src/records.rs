@@ -124,6 +124,11 @@ pub struct StatementRecord {
     pub clearing_coefficient: Option<String>,
     pub advances_paid: Option<i64>,
     pub balance_due: Option<i64>,
+    /// Lists held by the policy's [qc_gate] (待补正): not paid, not in the points (fen for cost).
+    #[serde(default)]
+    pub held_cases: u64,
+    #[serde(default)]
+    pub held_cost: i64,
     pub notes: Vec<String>,
 }
 
@@ -150,6 +155,8 @@ impl From<&HospitalStatement> for StatementRecord {
             clearing_coefficient: s.clearing_coefficient.map(|d| d.to_string()),
             advances_paid: s.advances_paid.map(|f| f.0),
             balance_due: s.balance_due.map(|f| f.0),
+            held_cases: s.held_cases,
+            held_cost: s.held_cost.0,
             notes: s.notes.clone(),
         }
     }
@@ -168,11 +175,18 @@ pub struct SettlementRecord {
     pub net_payments: i64,
     pub remainder: i64,
     pub cases: u64,
+    /// Lists held by the [qc_gate] (待补正): in the case data, not in `cases`, never paid.
+    #[serde(default)]
+    pub held_cases: u64,
     pub rejected: u64,
     /// Point value(s) by tier name: (name, yuan per point).
     pub point_values: Vec<(String, String)>,
-    /// Budget = Σ net + adjustment fund + remainder (checked by the settlement engine).
+    /// The settlement's independent three-way check (`Settlement::check_balance`: case lines,
+    /// statements' own fields, budget with its stated remainder parts) found no problem.
     pub balances: bool,
+    /// What the check found, in Chinese (empty when it balances).
+    #[serde(default)]
+    pub balance_problems: Vec<String>,
     pub statements: Vec<StatementRecord>,
 }
 
@@ -183,6 +197,7 @@ impl SettlementRecord {
             Period::Year => (year.to_string(), "year"),
         };
         let r = &s.summary;
+        let check = s.check_balance();
         SettlementRecord {
             period,
             kind: kind.to_string(),
@@ -192,9 +207,11 @@ impl SettlementRecord {
             net_payments: r.net_payments.0,
             remainder: r.remainder.0,
             cases: r.cases,
+            held_cases: r.held_cases,
             rejected: r.rejected,
             point_values: r.tiers.iter().map(|t| (t.name.clone(), t.point_value.to_string())).collect(),
-            balances: r.balances(),
+            balances: r.balances() && check.ok(),
+            balance_problems: check.problems,
             statements: s.statements.iter().map(StatementRecord::from).collect(),
         }
     }

@@ -252,30 +252,25 @@ fn qc_error_counts(qc: &casemix_qc::Qc, lists: &[SettlementList]) -> Vec<u32> {
 
 /// [`load_cases`] with the QC of each list when `qc` is given.
 pub fn load_cases_qc(path: &Path, model: Model, qc: Option<&casemix_qc::Qc>) -> Result<CaseFile, String> {
-    let opts = casemix_io::ReadOptions::default();
-    let read = casemix_io::read_settlements(path, &opts);
+    let mut bytes = std::fs::read(path).map_err(|e| format!("无法读取病例文件 {}：{e}", path.display()))?;
     // `casemix dip group --full` appends an `id` column after `list_id`; both name the list id,
-    // which the reader refuses as a duplicate header. Rename the appended one and read again.
-    let read = match read {
-        Err(e) if e.to_string().contains("重复") => {
-            let bytes = std::fs::read(path).map_err(|e| format!("无法读取病例文件 {}：{e}", path.display()))?;
-            let end = bytes.iter().position(|&b| b == b'\n').unwrap_or(bytes.len());
-            let header = String::from_utf8_lossy(&bytes[..end]).to_string();
-            let cols: Vec<&str> = header.trim_end_matches('\r').split(',').collect();
-            if cols.iter().any(|c| c.trim_start_matches('\u{feff}') == "list_id") && cols.contains(&"id") {
-                let fixed: Vec<&str> = cols.iter().map(|c| if *c == "id" { "group_list_id" } else { c }).collect();
-                let mut b = fixed.join(",").into_bytes();
-                b.extend_from_slice(&bytes[end..]);
-                casemix_io::read_settlements_from_bytes(&b, Some(casemix_io::Format::Csv), &opts)
-            } else {
-                Err(e)
-            }
-        }
-        r => r,
-    };
-    let (lists, rej) = read.map_err(|e| format!("无法读取病例文件 {}：{e}", path.display()))?;
+    // which the reader refuses as a duplicate header: the appended one is renamed.
+    let end = bytes.iter().position(|&b| b == b'\n').unwrap_or(bytes.len());
+    let header = String::from_utf8_lossy(&bytes[..end]).to_string();
+    let cols: Vec<&str> = header.trim_end_matches('\r').split(',').collect();
+    if cols.iter().any(|c| c.trim_start_matches('\u{feff}') == "list_id") && cols.contains(&"id") {
+        let fixed: Vec<&str> = cols.iter().map(|c| if *c == "id" { "group_list_id" } else { c }).collect();
+        let mut b = fixed.join(",").into_bytes();
+        b.extend_from_slice(&bytes[end..]);
+        bytes = b;
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    // each list keeps its real file line, so that a refusal names it even after rows the
+    // reader refused (e.g. an amount outside its domain)
+    let read = casemix_workbench::read_lists(&bytes, &name, &casemix_io::ReadLimits::default()).map_err(|e| format!("{e}（{}）", path.display()))?;
+    let (lists, file_lines) = (read.lists, read.lines);
     let mut rejects: Vec<Reject> =
-        rej.into_iter().map(|r| Reject { line: r.line, list_id: r.list_id, field: r.field, rule: r.rule, message: r.message }).collect();
+        read.rejections.into_iter().map(|r| Reject { line: r.line, list_id: r.list_id, field: r.field, rule: r.rule, message: r.message }).collect();
     let qc_counts = qc.map(|q| qc_error_counts(q, &lists));
     let qc_known = qc.is_some() || lists.iter().any(|l| extra(l, "qc_errors").is_some());
     let mut cases = Vec::with_capacity(lists.len());
@@ -287,9 +282,9 @@ pub fn load_cases_qc(path: &Path, model: Model, qc: Option<&casemix_qc::Qc>) -> 
                     c.qc_errors = *n;
                 }
                 cases.push(c);
-                lines.push(i as u64 + 2);
+                lines.push(file_lines[i]);
             }
-            Err((field, rule, message)) => rejects.push(Reject { line: i as u64 + 2, list_id: l.list_id.clone(), field, rule, message: format!("list_id={}：{message}", l.list_id) }),
+            Err((field, rule, message)) => rejects.push(Reject { line: file_lines[i], list_id: l.list_id.clone(), field, rule, message: format!("list_id={}：{message}", l.list_id) }),
         }
     }
     Ok(CaseFile { cases, lines, rejects, qc_known })

@@ -54,7 +54,7 @@ fn import(a: ImportArgs) -> Result<(), String> {
     let bytes = std::fs::read(&a.settlements).map_err(|e| format!("无法读取 {}：{e}", a.settlements.display()))?;
     let file_name = a.settlements.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     // each list keeps its file line, so that a refusal (another hospital, another month) names it
-    let read = casemix_workbench::read_lists(&bytes, &file_name).map_err(|e| format!("{e}（{}）", a.settlements.display()))?;
+    let read = casemix_workbench::read_lists(&bytes, &file_name, &casemix_io::ReadLimits::default()).map_err(|e| format!("{e}（{}）", a.settlements.display()))?;
     let mut store = match (&a.postgres, &a.db) {
         // the URL may carry a password: not repeated in the message
         (Some(url), _) => Store::open_postgres(url).map_err(|e| format!("无法连接 PostgreSQL：{e}"))?,

@@ -297,7 +297,7 @@ fn import(d: &DataArg, a: ImportArgs, file: &Path) -> Result<(), String> {
     let bytes = std::fs::read(file).map_err(|e| format!("无法读取 {}：{e}", file.display()))?;
     if !a.split {
         let (Some(h), Some(per)) = (a.hospital, a.period) else { return Err("不用 --split 时须给出 --hospital 与 --period".into()) };
-        let f = casemix_workbench::ImportFile { hospital: &h, period: &per, file_name: &name, bytes: &bytes, period_override: a.period_override, job_id: None };
+        let f = casemix_workbench::ImportFile { hospital: &h, period: &per, file_name: &name, bytes: &bytes, period_override: a.period_override, job_id: None, limits: &casemix_io::ReadLimits::default() };
         let o = wb.import(&mut st, &f, &actor, now(), &p)?;
         eprintln!();
         println!(
@@ -309,7 +309,7 @@ fn import(d: &DataArg, a: ImportArgs, file: &Path) -> Result<(), String> {
     if a.period_override {
         return Err("--split 按出院月份拆分，每次上传的清单都在其期间内，不需要 --period-override".into());
     }
-    let read = casemix_workbench::read_lists(&bytes, &name).map_err(|e| format!("{e}（{}）", file.display()))?;
+    let read = casemix_workbench::read_lists(&bytes, &name, &casemix_io::ReadLimits::default()).map_err(|e| format!("{e}（{}）", file.display()))?;
     use chrono::Datelike;
     // (hospital, month) → (lists, their file lines)
     let mut parts: BTreeMap<(String, String), (Vec<SettlementList>, Vec<u64>)> = BTreeMap::new();

@@ -253,7 +253,9 @@ pub fn start_upload(wb: &Arc<Wb>, a: &Auth, req: UploadRequest) -> Result<u64, U
     let user = a.user.clone();
     tokio::task::spawn_blocking(move || {
         let report = me.jobs.reporter(id);
-        let file = casemix_workbench::ImportFile { hospital: &hospital, period: &period, file_name: &name, bytes: &bytes, period_override, job_id: i64::try_from(id).ok() };
+        // reader limits scaled to this upload (its size is already under the body limit)
+        let limits = casemix_io::ReadLimits::for_upload(bytes.len() as u64);
+        let file = casemix_workbench::ImportFile { hospital: &hospital, period: &period, file_name: &name, bytes: &bytes, period_override, job_id: i64::try_from(id).ok(), limits: &limits };
         let res = me.wb.prepare_import(&file, &user, &report).and_then(|prepared| {
             let mut st = me.store.get().map_err(|e| format!("数据库连接不可用：{e}"))?;
             me.wb.commit_import(&mut st, prepared, &user, now(), &report)
@@ -944,9 +946,9 @@ pub async fn statements(State(wb): State<Arc<Wb>>, a: Auth, Query(q): Query<Stat
             }
             p { a href={ "/statements/export.xlsx?period=" (s.period) } #stmt-export { "导出结算单 Excel" } }
             table.sortable #tbl-statements {
-                thead { tr { th { "医院" } th { "名称" } th { "等级" } th.num { "病例数" } th.num { "总点数" } th.num { "点值" } th.num { "病组支付" } th.num { "按项目" } th.num { "除外" } th.num { "扣减" } th.num { "预留保证金" } th.num { "应付" } th.num { "统筹支付" } th.num { "实际费用" } th { "" } } }
+                thead { tr { th { "医院" } th { "名称" } th { "等级" } th.num { "病例数" } th.num title="前置质控有错误、按政策 [qc_gate] 暂缓结算的清单：不计点数、不付费，补正后重新计算" { "待补正" } th.num { "待补正费用" } th.num { "总点数" } th.num { "点值" } th.num { "病组支付" } th.num { "按项目" } th.num { "除外" } th.num { "扣减" } th.num { "预留保证金" } th.num { "应付" } th.num { "统筹支付" } th.num { "实际费用" } th { "" } } }
                 tbody { @for st in &s.statements { tr {
-                    td { (st.hospital_code) } td { (st.hospital_name) } td { (st.level) } td.num { (st.cases) } td.num { (st.total_points) } td.num { (st.point_value) }
+                    td { (st.hospital_code) } td { (st.hospital_name) } td { (st.level) } td.num { (st.cases) } td.num { (st.held_cases) } td.num { (yuan(st.held_cost)) } td.num { (st.total_points) } td.num { (st.point_value) }
                     td.num { (yuan(st.group_payment)) } td.num { (yuan(st.ffs_payment)) } td.num { (yuan(st.exclusions_payment)) } td.num { (yuan(st.deductions)) }
                     td.num { (yuan(st.deposit_withheld)) } td.num { (yuan(st.net_payment)) } td.num { (yuan(st.fund_payment)) } td.num { (yuan(st.actual_cost)) }
                     td { a href={ "/statements/export.xlsx?period=" (s.period) "&hospital=" (st.hospital_code) } { "Excel" } }
@@ -982,7 +984,7 @@ pub async fn statement_xlsx(State(wb): State<Arc<Wb>>, a: Auth, Query(q): Query<
     if !q.hospital.is_empty() && !s.statements.iter().any(|x| x.hospital_code == q.hospital) {
         return Err(UiError::not_found("该医院的结算单").page());
     }
-    let headers: Vec<String> = ["医院编号", "医院名称", "等级", "病例数", "总点数", "点值", "病组支付(元)", "按项目(元)", "除外(元)", "扣减(元)", "预留保证金(元)", "返还保证金(元)", "清算调整(元)", "应付(元)", "其他支付(元)", "统筹支付(元)", "实际费用(元)", "已预拨(元)", "应补拨(元)", "说明"]
+    let headers: Vec<String> = ["医院编号", "医院名称", "等级", "病例数", "待补正清单数", "待补正费用(元)", "总点数", "点值", "病组支付(元)", "按项目(元)", "除外(元)", "扣减(元)", "预留保证金(元)", "返还保证金(元)", "清算调整(元)", "应付(元)", "其他支付(元)", "统筹支付(元)", "实际费用(元)", "已预拨(元)", "应补拨(元)", "说明"]
         .iter()
         .map(|s| s.to_string())
         .collect();
@@ -997,6 +999,8 @@ pub async fn statement_xlsx(State(wb): State<Arc<Wb>>, a: Auth, Query(q): Query<
                 XlsxCell::Text(x.hospital_name.clone()),
                 XlsxCell::Text(x.level.clone()),
                 XlsxCell::Int(x.cases as i64),
+                XlsxCell::Int(x.held_cases as i64),
+                y(x.held_cost),
                 XlsxCell::Text(x.total_points.clone()),
                 XlsxCell::Text(x.point_value.clone()),
                 y(x.group_payment),
