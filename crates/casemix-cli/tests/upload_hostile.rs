@@ -488,3 +488,121 @@ fn reads_answer_while_a_large_upload_is_processed() {
     assert!(p(0.99) < Duration::from_secs(2), "p99 {:?} while the upload ran", p(0.99));
     assert!(p(0.5) < Duration::from_millis(500), "p50 {:?} while the upload ran", p(0.5));
 }
+
+/// Peak resident set size of a process in KiB (Linux `VmHWM`).
+fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Point values and net payments of the year-end clearing, per tier and per hospital.
+fn clearing(addr: &str, who: &(String, String)) -> (Vec<(String, String)>, std::collections::BTreeMap<String, (i64, i64, i64)>) {
+    let st = json(&get(addr, "/api/v1/statements", &who.0));
+    let y = st["settlements"].as_array().unwrap().iter().find(|s| s["kind"] == "year").unwrap().clone();
+    assert_eq!(y["balances"], true, "{}", y["balance_problems"]);
+    let pv = y["point_values"].as_array().unwrap().iter().map(|p| (p[0].as_str().unwrap().to_string(), p[1].as_str().unwrap().to_string())).collect();
+    let nets = y["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["hospital_code"].as_str().unwrap().to_string(), (s["net_payment"].as_i64().unwrap(), s["cases"].as_i64().unwrap(), s["held_cases"].as_i64().unwrap())))
+        .collect();
+    (pv, nets)
+}
+
+fn run_year(addr: &str, admin: &(String, String)) {
+    let r = request(addr, "POST", "/api/v1/runs", Some(&admin.0), &[("X-CSRF-Token", &admin.1)], b"");
+    assert_eq!(r.status, 202, "{}", r.body);
+    let run = wait_job(addr, &admin.0, json(&r)["job_id"].as_u64().unwrap());
+    assert_eq!(run["state"], "done", "{run}");
+}
+
+/// Findings 1, 2 and 6 through a served workbench: an xlsx bomb, a renamed binary and NUL bytes
+/// are refused before an upload is recorded (server alive, its RSS small); amounts outside
+/// their domain are refused at their line; a list with QC errors and 200 duplicated stays are
+/// held (待补正) — and none of it moves a point value or any hospital's payment by one fen.
+#[test]
+fn hostile_files_and_amounts_never_move_the_money() {
+    let f = fixture();
+    let d = make_data(f, "data-money");
+    let srv = start(&d);
+    let addr = srv.addr.as_str();
+    let (ha, admin) = (login(addr, "ha"), login(addr, "admin"));
+    // baseline: A's honest December, then the year
+    let (j, _) = upload(addr, &ha, "period=2025-12&file_name=dec.csv", &f.csv(&f.held));
+    assert_eq!(j["state"], "done", "{j}");
+    run_year(addr, &admin);
+    let (pv0, nets0) = clearing(addr, &admin);
+    let uploads = |who: &(String, String)| json(&get(addr, "/api/v1/uploads", &who.0))["total"].as_i64().unwrap();
+    let n_uploads = uploads(&admin);
+
+    // finding 1: cells A1 and XFD1048576 only (a 1.6 KB file that made the server allocate
+    // rows × columns): refused naming the limit; nothing recorded; the server's peak RSS small
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write_string(0, 0, "list_id").unwrap();
+    ws.write_string(1_048_575, 16_383, "x").unwrap();
+    let bomb = wb.save_to_buffer().unwrap();
+    let (j, id) = upload(addr, &ha, "period=2025-12&file_name=far-cells.xlsx", &bomb);
+    assert_eq!((j["state"].as_str(), id), (Some("failed"), None), "{j}");
+    assert!(j["message"].as_str().unwrap().contains("max_columns"), "{j}");
+    // finding 6: a renamed binary and 4 KB of NUL bytes are not tables
+    let mut elf = b"\x7fELF\x02\x01\x01\0".to_vec();
+    elf.extend(std::iter::repeat(0u8).take(4096));
+    for (name, body) in [("lists.csv", elf), ("nul.csv", vec![0u8; 4096])] {
+        let (j, id) = upload(addr, &ha, &format!("period=2025-12&file_name={name}"), &body);
+        assert_eq!((j["state"].as_str(), id), (Some("failed"), None), "{name}: {j}");
+        assert!(j["message"].as_str().unwrap().contains("不是"), "{name}: {j}");
+    }
+    assert_eq!(uploads(&admin), n_uploads, "a refused file records no upload");
+    assert_eq!(request(addr, "GET", "/api/health", None, &[], b"").status, 200, "the server is alive");
+    let hwm = vm_hwm_kib(srv.child.id()).expect("VmHWM");
+    assert!(hwm < 1024 * 1024, "server peak RSS {hwm} KiB ≥ 1 GiB");
+
+    // finding 2: absurd amounts are refused at their line; in-domain lists with QC errors held
+    let lid = f.col("list_id");
+    let row = |i: usize, id: &str, set: &[(&str, &str)]| {
+        let mut r = f.edit(&f.held[i], set);
+        let mut v: Vec<String> = r.split(',').map(str::to_string).collect();
+        v[lid] = id.to_string();
+        r = v.join(",");
+        r
+    };
+    let mut rows = vec![
+        row(0, "HUGE-1", &[("total_cost", "900000000000000.00")]),
+        row(1, "HUGE-2", &[("total_cost", "92233720368547758.07")]),
+        row(2, "NEG-1", &[("total_cost", "-1.00")]),
+        // in domain but wrong: sex code 3 is no 性别 code (GB/T 2261.1) and the total is not the
+        // sum of its fee columns — QC 错误 → held (待补正), never paid
+        row(3, "QCERR-1", &[("sex", "3"), ("total_cost", "9000000.00")]),
+    ];
+    // 200 stays identical to A's first December list under new list ids (DUP-03 错误 each)
+    for k in 0..200 {
+        rows.push(row(0, &format!("DUP-{k:03}"), &[]));
+    }
+    let (j, id) = upload(addr, &ha, "period=2025-12&file_name=hostile.csv", &f.csv(&rows));
+    assert_eq!(j["state"], "done", "{j}");
+    let up = json(&get(addr, &format!("/api/v1/uploads/{}", id.unwrap()), &ha.0));
+    assert_eq!(up["upload"]["rejected_count"], 3, "{up}");
+    let rej = up["rejections"].as_array().cloned().unwrap_or_default();
+    for (line, lid, value) in [(2, "HUGE-1", "900000000000000.00"), (3, "HUGE-2", "92233720368547758.07"), (4, "NEG-1", "-1.00")] {
+        let r = rej.iter().find(|r| r["list_id"] == lid).unwrap_or_else(|| panic!("{lid} not rejected: {rej:?}"));
+        assert_eq!((r["line"].as_i64(), r["rule"].as_str(), r["field"].as_str()), (Some(line), Some("out_of_domain"), Some("total_cost")), "{r}");
+        assert!(r["message"].as_str().unwrap().contains(value), "{r}");
+    }
+    assert!(up["qc"]["lists_with_errors"].as_i64().unwrap() >= 1, "{}", up["qc"]);
+
+    run_year(addr, &admin);
+    let (pv1, nets1) = clearing(addr, &admin);
+    assert_eq!(pv1, pv0, "point values moved");
+    for (h, (net0, cases0, held0)) in &nets0 {
+        let (net1, cases1, held1) = nets1[h];
+        assert_eq!((net1, cases1), (*net0, *cases0), "hospital {h}: net payment or settled cases moved");
+        if h == &f.a {
+            // QCERR-1 and the 200 duplicated stays (the original or one copy stays paid)
+            assert_eq!(held1 - held0, 201, "A's held lists");
+        } else {
+            assert_eq!(held1, *held0, "hospital {h}");
+        }
+    }
+}
