@@ -162,24 +162,40 @@ fn pages_of(user: &str, hospitals: &[String], i: usize) -> Vec<String> {
         let h = &hospitals[i % hospitals.len()];
         vec!["/monitor".into(), format!("/hospitals/{h}"), "/review".into(), "/statements".into(), "/uploads".into(), "/api/v1/flags?page=1&page_size=50".into()]
     } else {
-        vec!["/hospital".into(), "/uploads".into(), "/statements".into(), "/review".into()]
+        // a hospital user's own hospital page (where `/hospital` redirects), bound in `setup`
+        let own = &hospitals[(i / 2) % hospitals.len()];
+        vec![format!("/hospitals/{own}"), "/uploads".into(), "/statements".into(), "/review".into()]
     }
 }
 
-/// Browses until `stop`; every page's latency in milliseconds, and the non-2xx count.
-fn browse(addr: String, cookie: String, pages: Vec<String>, stop: Arc<AtomicBool>) -> (Vec<f64>, usize) {
-    let (mut lat, mut bad) = (Vec::new(), 0);
+/// One page view: the page, its status and latency in milliseconds.
+struct View {
+    page: String,
+    status: u16,
+    ms: f64,
+}
+
+/// Browses until `stop`; every page view.
+fn browse(addr: String, cookie: String, pages: Vec<String>, stop: Arc<AtomicBool>) -> Vec<View> {
+    let mut out = Vec::new();
     let mut k = 0;
     while !stop.load(Ordering::Relaxed) {
+        let page = pages[k % pages.len()].clone();
         let t = Instant::now();
-        let (st, _, _) = request(&addr, "GET", &pages[k % pages.len()], Some(&cookie), &[], b"");
-        lat.push(t.elapsed().as_secs_f64() * 1000.0);
-        if !(200..300).contains(&st) {
-            bad += 1;
-        }
+        let (status, _, _) = request(&addr, "GET", &page, Some(&cookie), &[], b"");
+        out.push(View { page, status, ms: t.elapsed().as_secs_f64() * 1000.0 });
         k += 1;
     }
-    (lat, bad)
+    out
+}
+
+/// The page with its identifiers blanked (per-page figures across users).
+fn page_kind(p: &str) -> String {
+    let path = p.split('?').next().unwrap_or(p);
+    match path.strip_prefix("/hospitals/") {
+        Some(_) => "/hospitals/{code}".into(),
+        None => path.to_string(),
+    }
 }
 
 #[derive(serde::Serialize)]
@@ -209,12 +225,21 @@ fn phase(name: &str, addr: &str, sessions: &[(String, String, Vec<String>)], bac
     }).collect();
     background();
     stop.store(true, Ordering::Relaxed);
-    let (mut lat, mut bad) = (Vec::new(), 0);
-    for h in handles {
-        let (l, b) = h.join().unwrap();
-        lat.extend(l);
-        bad += b;
+    let views: Vec<View> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let bad = views.iter().filter(|v| !(200..300).contains(&v.status)).count();
+    let mut kinds: std::collections::BTreeMap<String, (Vec<f64>, Vec<u16>)> = Default::default();
+    for v in &views {
+        let e = kinds.entry(page_kind(&v.page)).or_default();
+        e.0.push(v.ms);
+        if !(200..300).contains(&v.status) && !e.1.contains(&v.status) {
+            e.1.push(v.status);
+        }
     }
+    for (k, (mut l, st)) in kinds {
+        l.sort_by(|a, b| a.total_cmp(b));
+        eprintln!("    {k}: {} 次，p50 {:.1} ms，p99 {:.1} ms{}", l.len(), quantile(&l, 0.5), quantile(&l, 0.99), if st.is_empty() { String::new() } else { format!("，非 2xx 状态 {st:?}") });
+    }
+    let mut lat: Vec<f64> = views.iter().map(|v| v.ms).collect();
     lat.sort_by(|a, b| a.total_cmp(b));
     let p = Phase { phase: name.into(), requests: lat.len(), non_2xx: bad, p50_ms: quantile(&lat, 0.5), p95_ms: quantile(&lat, 0.95), p99_ms: quantile(&lat, 0.99), max_ms: lat.last().copied().unwrap_or(0.0) };
     eprintln!("{name}：{} 次请求，非 2xx {}，p50 {:.1} ms，p95 {:.1} ms，p99 {:.1} ms，最大 {:.1} ms", p.requests, p.non_2xx, p.p50_ms, p.p95_ms, p.p99_ms, p.max_ms);
