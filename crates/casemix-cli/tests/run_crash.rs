@@ -9,22 +9,11 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
-fn shared() -> PathBuf {
-    std::env::var_os("CASEMIX_SHARED").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
-}
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_casemix"))
-}
-
-fn run_ok(c: &mut Command) -> String {
-    let o = c.output().expect("run casemix");
-    assert!(o.status.success(), "casemix failed: {}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+mod common;
+use common::*;
 
 /// A data directory with 2025's lists imported except hospital A's December (returned as CSV
 /// text, to be imported between the runs so that the second run differs from the first).

@@ -8,28 +8,15 @@
 //! Every test starts its own server (the throttle state is per process) over one shared data
 //! directory with a user per purpose, so tests do not disturb each other.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-const PW: &str = "pw-123456";
+mod common;
+use common::*;
 
-fn shared() -> PathBuf {
-    std::env::var_os("CASEMIX_SHARED").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
-}
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_casemix"))
-}
-
-fn run_ok(c: &mut Command) -> String {
-    let o = c.output().expect("run casemix");
-    assert!(o.status.success(), "casemix failed: {}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 /// Users (login, role, hospital): one per test that logs in or changes something.
 const USERS: &[(&str, &str, Option<&str>)] = &[
@@ -111,88 +98,6 @@ fn start(extra: &[&str]) -> Server {
     let addr = line.trim().trim_start_matches("网页工作台已启动：http://").trim_end_matches("/login").to_string();
     assert!(addr.starts_with("127.0.0.1:"), "server said: {line}");
     Server { child, addr, log }
-}
-
-struct Resp {
-    status: u16,
-    headers: String,
-    body: String,
-}
-
-impl Resp {
-    fn header(&self, name: &str) -> Option<String> {
-        let n = format!("{}:", name.to_ascii_lowercase());
-        self.headers.lines().find(|l| l.to_ascii_lowercase().starts_with(&n)).map(|l| l[n.len()..].trim().to_string())
-    }
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
-    }
-}
-
-/// One raw HTTP/1.1 request. `Host` is the server's address unless `headers` give one.
-fn request(addr: &str, method: &str, path: &str, cookie: Option<&str>, headers: &[(&str, &str)], body: &[u8]) -> Resp {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
-    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
-        req.push_str(&format!("Host: {addr}\r\n"));
-    }
-    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-length")) {
-        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    if let Some(c) = cookie {
-        req.push_str(&format!("Cookie: {c}\r\n"));
-    }
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).unwrap();
-    let _ = s.write_all(body);
-    read_response(&mut s)
-}
-
-fn read_response(s: &mut TcpStream) -> Resp {
-    let mut raw = Vec::new();
-    let _ = s.read_to_end(&mut raw);
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("response head");
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut b = raw[split + 4..].to_vec();
-    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-        let mut out = Vec::new();
-        let mut i = 0;
-        loop {
-            let e = i + b[i..].windows(2).position(|w| w == b"\r\n").unwrap();
-            let n = usize::from_str_radix(std::str::from_utf8(&b[i..e]).unwrap().trim(), 16).unwrap();
-            if n == 0 {
-                break;
-            }
-            out.extend_from_slice(&b[e + 2..e + 2 + n]);
-            i = e + 2 + n + 2;
-        }
-        b = out;
-    }
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    Resp { status, headers: head, body: String::from_utf8_lossy(&b).into_owned() }
-}
-
-fn api_login(addr: &str, user: &str, pw: &str) -> Resp {
-    request(addr, "POST", "/api/v1/login", None, &[("Content-Type", "application/json")], format!(r#"{{"login":"{user}","password":"{pw}"}}"#).as_bytes())
-}
-
-fn session_cookie(r: &Resp) -> String {
-    r.header("set-cookie").expect("set-cookie").split(';').next().unwrap().to_string()
-}
-
-/// Logs in through the API: (cookie, csrf token).
-fn login(addr: &str, user: &str) -> (String, String) {
-    let r = api_login(addr, user, PW);
-    assert_eq!(r.status, 200, "{}", r.body);
-    (session_cookie(&r), r.json()["csrf_token"].as_str().unwrap().to_string())
-}
-
-fn get(addr: &str, path: &str, cookie: &str) -> Resp {
-    request(addr, "GET", path, Some(cookie), &[], b"")
 }
 
 fn audit(addr: &str, cookie: &str) -> Vec<serde_json::Value> {

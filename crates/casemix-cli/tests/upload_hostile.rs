@@ -7,28 +7,16 @@
 //! the job URL tells the outcome); reads answering while a large upload is processed.
 //!
 //! Setup as in tests/workbench.rs (a `tiny` synthetic region set up with `casemix workbench …`,
-//! `casemix serve --data` as a child process), with helpers copied, not shared.
+//! `casemix serve --data` as a child process); the HTTP client and process helpers are tests/common.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-fn shared() -> PathBuf {
-    std::env::var_os("CASEMIX_SHARED").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
-}
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_casemix"))
-}
-
-fn run_ok(c: &mut Command) -> String {
-    let o = c.output().expect("run casemix");
-    assert!(o.status.success(), "casemix failed: {}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+mod common;
+use common::*;
 
 /// The region: hospitals A and B; the 2025 lists of every hospital but A's December imported
 /// (`main.csv`), A's December kept (`held`), with the CSV header's column positions.
@@ -147,78 +135,6 @@ fn start(data: &Path) -> Server {
     let addr = line.trim().trim_start_matches("网页工作台已启动：http://").trim_end_matches("/login").to_string();
     assert!(addr.starts_with("127.0.0.1:"), "server said: {line}");
     Server { child, addr }
-}
-
-struct Resp {
-    status: u16,
-    headers: String,
-    body: String,
-}
-
-fn request(addr: &str, method: &str, path: &str, cookie: Option<&str>, headers: &[(&str, &str)], body: &[u8]) -> Resp {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
-    if let Some(c) = cookie {
-        req.push_str(&format!("Cookie: {c}\r\n"));
-    }
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).unwrap();
-    // the server may answer (413) and close before it has read the whole body
-    let _ = s.write_all(body);
-    let mut raw = Vec::new();
-    let _ = s.read_to_end(&mut raw);
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("response head");
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut b = raw[split + 4..].to_vec();
-    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-        let mut out = Vec::new();
-        let mut i = 0;
-        loop {
-            let e = i + b[i..].windows(2).position(|w| w == b"\r\n").unwrap();
-            let n = usize::from_str_radix(std::str::from_utf8(&b[i..e]).unwrap().trim(), 16).unwrap();
-            if n == 0 {
-                break;
-            }
-            out.extend_from_slice(&b[e + 2..e + 2 + n]);
-            i = e + 2 + n + 2;
-        }
-        b = out;
-    }
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    Resp { status, headers: head, body: String::from_utf8_lossy(&b).into_owned() }
-}
-
-fn login(addr: &str, user: &str) -> (String, String) {
-    let r = request(addr, "POST", "/api/v1/login", None, &[("Content-Type", "application/json")], format!(r#"{{"login":"{user}","password":"pw-123456"}}"#).as_bytes());
-    assert_eq!(r.status, 200, "{}", r.body);
-    let cookie = r.headers.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie:")).unwrap();
-    let cookie = cookie.split_once(':').unwrap().1.trim().split(';').next().unwrap().to_string();
-    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
-    (cookie, v["csrf_token"].as_str().unwrap().to_string())
-}
-
-fn get(addr: &str, path: &str, cookie: &str) -> Resp {
-    request(addr, "GET", path, Some(cookie), &[], b"")
-}
-
-fn json(r: &Resp) -> serde_json::Value {
-    serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", r.body))
-}
-
-fn wait_job(addr: &str, cookie: &str, id: u64) -> serde_json::Value {
-    let t = Instant::now();
-    loop {
-        let j = json(&get(addr, &format!("/api/v1/jobs/{id}"), cookie));
-        if j["state"] != "running" {
-            return j;
-        }
-        assert!(t.elapsed() < Duration::from_secs(300), "job {id} did not finish");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// Uploads `body` as `who` (cookie, csrf) and waits for the job: (job, upload id if done).
