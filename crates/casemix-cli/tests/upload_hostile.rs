@@ -522,3 +522,42 @@ fn hostile_files_and_amounts_never_move_the_money() {
         }
     }
 }
+
+/// Finding 3's exact scenario: hospital A uploads a list whose list_id equals one of hospital
+/// B's FLAGGED lists. After the next run the auditor's case page of A's list shows A's case and
+/// none of B's flags; B's case keeps its flag; their flag ids differ (they name the hospital).
+#[test]
+fn a_list_id_shared_with_another_hospitals_flagged_list_never_shares_its_flag() {
+    let f = fixture();
+    let d = make_data(f, "data-flag-identity");
+    let srv = start(&d);
+    let addr = srv.addr.as_str();
+    let (ha, admin) = (login(addr, "ha"), login(addr, "admin"));
+    // "B": whichever other hospital has a flagged list
+    let flags = json(&get(addr, "/api/v1/flags?page_size=500", &admin.0));
+    let b_flag = flags["flags"].as_array().unwrap().iter().map(|x| x["flag"].clone()).find(|x| x["hospital_code"] != f.a.as_str()).expect("another hospital has a flag");
+    let lid = b_flag["list_id"].as_str().unwrap().to_string();
+    let b = b_flag["hospital_code"].as_str().unwrap().to_string();
+    let (col, row) = (f.col("list_id"), &f.held[0]);
+    let mut v: Vec<String> = row.split(',').map(str::to_string).collect();
+    v[col] = lid.clone();
+    let (j, _) = upload(addr, &ha, "period=2025-12&file_name=same-id.csv", &f.csv(&[v.join(",")]));
+    assert_eq!(j["state"], "done", "{j}");
+    run_year(addr, &admin);
+    let a_case = json(&get(addr, &format!("/api/v1/cases/{}/{lid}", f.a), &admin.0));
+    assert_eq!(a_case["hospital_code"].as_str(), Some(f.a.as_str()), "{a_case}");
+    let a_flags = a_case["flags"].as_array().unwrap();
+    assert!(a_flags.iter().all(|x| x["hospital_code"] == f.a.as_str()), "A's case shows another hospital's flag: {a_flags:?}");
+    assert!(a_flags.iter().all(|x| x["flag_id"] != b_flag["flag_id"]), "{a_flags:?}");
+    let b_case = json(&get(addr, &format!("/api/v1/cases/{b}/{lid}"), &admin.0));
+    assert_eq!(b_case["hospital_code"].as_str(), Some(b.as_str()));
+    assert!(b_case["flags"].as_array().unwrap().iter().any(|x| x["rule"] == b_flag["rule"] && x["hospital_code"] == b.as_str()), "{b_case}");
+    // each case's versions are its own hospital's: one current version each
+    for c in [&a_case, &b_case] {
+        let cur = c["versions"].as_array().unwrap().iter().filter(|v| v["current"] == true).count();
+        assert_eq!(cur, 1, "{}", c["versions"]);
+    }
+    // hospital A's user: its own case, and B's is the same 404 as a missing one
+    assert_eq!(get(addr, &format!("/api/v1/cases/{}/{lid}", f.a), &ha.0).status, 200);
+    assert_eq!(get(addr, &format!("/api/v1/cases/{b}/{lid}"), &ha.0).status, 404);
+}
