@@ -6,11 +6,9 @@
 //! run while one is in progress is refused, from the CLI and from the web API.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
-use std::time::Duration;
 
 mod common;
 use common::*;
@@ -93,47 +91,15 @@ fn serve(d: &Path) -> Server {
     Server { child, addr }
 }
 
-/// (status, head, body) of one HTTP/1.1 request (`Connection: close`, no chunking expected
-/// from small JSON answers, but handled).
+/// (status, head, body) of one HTTP/1.1 request through the shared client (tests/common).
 fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).unwrap();
-    // the server may answer (413) and close before it has read the whole body
-    let _ = s.write_all(body);
-    let mut raw = Vec::new();
-    let _ = s.read_to_end(&mut raw);
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("response head");
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut b = raw[split + 4..].to_vec();
-    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-        let (mut out, mut i) = (Vec::new(), 0);
-        loop {
-            let e = i + b[i..].windows(2).position(|w| w == b"\r\n").unwrap();
-            let n = usize::from_str_radix(std::str::from_utf8(&b[i..e]).unwrap().trim(), 16).unwrap();
-            if n == 0 {
-                break;
-            }
-            out.extend_from_slice(&b[e + 2..e + 2 + n]);
-            i = e + 2 + n + 2;
-        }
-        b = out;
-    }
-    (head.split(' ').nth(1).unwrap().parse().unwrap(), head, String::from_utf8_lossy(&b).into_owned())
+    let r = common::request(addr, method, path, None, headers, body);
+    (r.status, r.headers, r.body)
 }
 
+/// The admin's session (cookie, csrf token).
 fn login(addr: &str) -> (String, String) {
-    let (st, head, body) = request(addr, "POST", "/api/v1/login", &[("Content-Type", "application/json")], br#"{"login":"admin","password":"pw-123456"}"#);
-    assert_eq!(st, 200, "{body}");
-    let cookie = head.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie:")).unwrap();
-    let cookie = cookie.split_once(':').unwrap().1.trim().split(';').next().unwrap().to_string();
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    (cookie, v["csrf_token"].as_str().unwrap().to_string())
+    common::login(addr, "admin")
 }
 
 fn get_json(addr: &str, path: &str, cookie: &str) -> serde_json::Value {

@@ -363,22 +363,8 @@ impl<'a> Pricer<'a> {
         };
         let eligible = Fen((eligible_base - excl).0.max(0));
         steps.push(Step::Cost { case_cost, eligible });
-        let mut out = CasePrice {
-            method: Method::Group,
-            group: None,
-            base_points: Decimal::ZERO,
-            coefficient: Decimal::ONE,
-            outlier: Outlier::None,
-            cost_ratio: Decimal::ZERO,
-            final_points: Decimal::ZERO,
-            points_units: 0,
-            ffs_amount: Fen::ZERO,
-            exclusions_amount: excl,
-            case_cost,
-            eligible_cost: eligible,
-            expert_review: false,
-            steps: Vec::new(),
-        };
+        // the fields a priced case starts from are those of an unpriced one
+        let mut out = CasePrice { exclusions_amount: excl, eligible_cost: eligible, ..unpriced(Method::Group, case_cost, Vec::new()) };
         if flags.not_paid {
             steps.push(Step::NotPaid);
             out.method = Method::NotPaid;
